@@ -100,6 +100,7 @@ export interface Database {
     audience: string;
     customer_id: string;
     fingerprint: string;
+    payload: string | null;
     synced_at: Date;
   };
   destination_audiences: {

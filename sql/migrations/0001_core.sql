@@ -146,11 +146,14 @@ CREATE TABLE audience_snapshots (
 
 -- What each destination last confirmed, per audience member. fingerprint identifies the exact row sent
 -- (e.g. a hash of the hashed identifiers), so a changed email is a remove of the old row plus an add.
+-- payload is the row as sent (JSON; hashed identifiers only, never raw PII), kept so a member can be removed
+-- even after their raw data is gone.
 CREATE TABLE destination_members (
   destination VARCHAR NOT NULL,
   audience    VARCHAR NOT NULL,
   customer_id VARCHAR NOT NULL,
   fingerprint VARCHAR NOT NULL,
+  payload     VARCHAR,
   synced_at   TIMESTAMP NOT NULL,
   PRIMARY KEY (destination, audience, customer_id)
 );
