@@ -34,12 +34,13 @@ CREATE TABLE orders (
   currency    VARCHAR
 );
 
--- Re-loading an order replaces all of its lines (see warehouse/merge.ts).
+-- One line per product in an order: re-loading a line replaces it.
 CREATE TABLE order_items (
   order_id   VARCHAR NOT NULL,
   product_id VARCHAR NOT NULL,
   quantity   INTEGER NOT NULL DEFAULT 1,
-  unit_price DECIMAL(18, 4)
+  unit_price DECIMAL(18, 4),
+  PRIMARY KEY (order_id, product_id)
 );
 
 -- event_key de-duplicates: the event_id when there is one, else a hash of every field.

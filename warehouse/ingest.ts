@@ -1,0 +1,246 @@
+import { type ColumnSpec, type RawTable, TABLE_SPECS, type TableSpec } from './table-specs.ts';
+import { sqlIdent, sqlString } from './values.ts';
+import type { Warehouse } from './warehouse.ts';
+
+/**
+ * The one way rows enter the raw tables, for every source: stage a relation in a single pass (typed values plus
+ * a rejection reason per row), quarantine bad rows in rejected_rows, then merge the good ones idempotently.
+ */
+export interface IngestOptions {
+  table: RawTable;
+  /** SQL yielding columns named like the table's (any subset, any castable types). May yield `_source` per row. */
+  relationSql: string;
+  params?: readonly unknown[];
+  runId: string;
+  /** Label for rejected_rows.source when the relation yields no `_source`. */
+  source: string;
+  /** Delete target rows matching this predicate first, in the same transaction (re-pulled windows). */
+  replace?: { where: string; params?: readonly unknown[] };
+  /** Abort (merge nothing) when rejected rows exceed this share of rows read. Default 0.05. */
+  maxRejectShare?: number;
+  /** Runs inside the merge transaction, after the merge: bookkeeping that must land with the rows. */
+  beforeCommit?: (result: IngestResult) => Promise<void>;
+}
+
+export interface IngestResult {
+  table: RawTable;
+  rowsRead: number;
+  /** Rows inserted or replaced. */
+  rowsLoaded: number;
+  rowsRejected: number;
+  /** Rows read and rejected per `_source` (e.g. per file). */
+  bySource: Array<{ source: string; rowsRead: number; rowsRejected: number }>;
+}
+
+export class IngestError extends Error {
+  constructor(
+    message: string,
+    readonly result?: IngestResult,
+  ) {
+    super(message);
+    this.name = 'IngestError';
+  }
+}
+
+let stagingCounter = 0;
+
+export async function ingestRelation(wh: Warehouse, options: IngestOptions): Promise<IngestResult> {
+  const spec = TABLE_SPECS[options.table];
+  const staging = `stg_${options.table}_${process.pid}_${++stagingCounter}`;
+  const params = options.params ?? [];
+  const sourceColumns = await describeColumns(wh, options.relationSql, params);
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE ${sqlIdent(staging)} AS ${stagingSql(spec, options, sourceColumns)}`,
+    params,
+  );
+  try {
+    const bySource = await wh.all<{ source: string; rows_read: bigint; rows_rejected: bigint }>(
+      `SELECT _source AS source, count(*) AS rows_read, count(_reason) AS rows_rejected
+       FROM ${sqlIdent(staging)} GROUP BY _source ORDER BY _source`,
+    );
+    const result: IngestResult = {
+      table: options.table,
+      rowsRead: bySource.reduce((n, r) => n + Number(r.rows_read), 0),
+      rowsLoaded: 0,
+      rowsRejected: bySource.reduce((n, r) => n + Number(r.rows_rejected), 0),
+      bySource: bySource.map((r) => ({
+        source: r.source,
+        rowsRead: Number(r.rows_read),
+        rowsRejected: Number(r.rows_rejected),
+      })),
+    };
+    const maxShare = options.maxRejectShare ?? 0.05;
+    const quarantine = `INSERT INTO rejected_rows (table_name, reason, raw, run_id, source, rejected_at)
+      SELECT ${sqlString(spec.name)}, _reason, _raw, $1, _source, now()::TIMESTAMP
+      FROM ${sqlIdent(staging)} WHERE _reason IS NOT NULL`;
+    if (result.rowsRead > 0 && result.rowsRejected / result.rowsRead > maxShare) {
+      // Keep the evidence, load nothing: a file this broken is more likely a wrong export than a few bad rows.
+      await wh.run(quarantine, [options.runId]);
+      throw new IngestError(
+        `${spec.name}: ${result.rowsRejected} of ${result.rowsRead} rows rejected ` +
+          `(${pct(result.rowsRejected / result.rowsRead)} > ${pct(maxShare)} allowed); nothing loaded. ` +
+          `See: SELECT reason, raw, source FROM rejected_rows WHERE run_id = '${options.runId}'`,
+        result,
+      );
+    }
+    await wh.transaction(async () => {
+      if (result.rowsRejected > 0) await wh.run(quarantine, [options.runId]);
+      if (options.replace)
+        await wh.run(
+          `DELETE FROM ${sqlIdent(spec.name)} WHERE ${options.replace.where}`,
+          options.replace.params ?? [],
+        );
+      result.rowsLoaded = await merge(wh, spec, staging);
+      await options.beforeCommit?.(result);
+    });
+    return result;
+  } finally {
+    await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(staging)}`);
+  }
+}
+
+/** Column names and DuckDB types of a relation, without reading it. */
+export async function describeColumns(
+  wh: Warehouse,
+  relationSql: string,
+  params: readonly unknown[] = [],
+): Promise<Map<string, string>> {
+  const rows = await wh.all<{ column_name: string; column_type: string }>(`DESCRIBE ${relationSql}`, params);
+  return new Map(rows.map((r) => [r.column_name.toLowerCase(), r.column_type.toUpperCase()]));
+}
+
+/** Columns a source must have but lacks. */
+export function missingColumns(table: RawTable, columns: Iterable<string>): string[] {
+  const have = new Set([...columns].map((c) => c.toLowerCase()));
+  return TABLE_SPECS[table].columns.filter((c) => c.mustExist && !have.has(c.name)).map((c) => c.name);
+}
+
+function stagingSql(spec: TableSpec, options: IngestOptions, sourceTypes: Map<string, string>): string {
+  const present = spec.columns.filter((c) => sourceTypes.has(c.name));
+  const raw = spec.columns.map(
+    (c) => (sourceTypes.has(c.name) ? `src.${sqlIdent(c.name)}` : 'NULL') + ` AS ${rawName(c)}`,
+  );
+  const source = sourceTypes.has('_source') ? 'CAST(src._source AS VARCHAR)' : sqlString(options.source);
+  const typed = spec.columns.map((c) => `${typedExpr(c, sourceTypes.get(c.name))} AS ${sqlIdent(c.name)}`);
+  const checks = spec.columns.flatMap((c) => rejectChecks(c, sourceTypes.get(c.name)));
+  if (spec.name === 'events') {
+    checks.push(`WHEN customer_id IS NULL AND anonymous_id IS NULL THEN 'no customer_id or anonymous_id'`);
+    checks.push(`WHEN event_count <= 0 THEN 'event_count must be positive: ' || event_count`);
+  }
+  if (spec.name === 'order_items')
+    checks.push(`WHEN quantity <= 0 THEN 'quantity must be positive: ' || quantity`);
+  const reason = checks.length ? `CASE ${checks.join(' ')} END` : 'NULL';
+  const rawJson = `json_object(${present.map((c) => `${sqlString(c.name)}, ${rawName(c)}`).join(', ')})`;
+  const eventKey =
+    spec.name === 'events'
+      ? `, COALESCE(event_id, 'h:' || md5(concat_ws(chr(31), ${spec.columns
+          .filter((c) => c.name !== 'event_id')
+          .map((c) => `COALESCE(CAST(${sqlIdent(c.name)} AS VARCHAR), chr(30))`)
+          .join(', ')}))) AS event_key`
+      : '';
+  return `
+    WITH src AS (${options.relationSql}),
+    raw AS (SELECT ${raw.join(', ')}, ${source} AS _source FROM src),
+    typed AS (SELECT raw.*, ${typed.join(', ')} FROM raw),
+    checked AS (SELECT typed.*, ${reason} AS _reason FROM typed)
+    SELECT ${spec.columns.map((c) => sqlIdent(c.name)).join(', ')}${eventKey}, _source, _reason,
+      CASE WHEN _reason IS NOT NULL THEN CAST(${rawJson} AS VARCHAR) END AS _raw
+    FROM checked`;
+}
+
+function rawName(c: ColumnSpec): string {
+  return sqlIdent(`raw$${c.name}`);
+}
+
+const TEXTUAL = /^(VARCHAR|JSON|BLOB)/;
+
+/** The raw value as trimmed text, NULL when empty. */
+function textOf(c: ColumnSpec): string {
+  return `NULLIF(trim(CAST(${rawName(c)} AS VARCHAR)), '')`;
+}
+
+function typedExpr(c: ColumnSpec, sourceType: string | undefined): string {
+  const r = rawName(c);
+  const textual = sourceType === undefined || TEXTUAL.test(sourceType);
+  let expr: string;
+  switch (c.type) {
+    case 'text':
+      expr = textOf(c);
+      break;
+    case 'timestamp':
+      // Input without an offset is read as UTC (the session time zone); with an offset it is converted to UTC.
+      expr = textual
+        ? `CAST(TRY_CAST(${textOf(c)} AS TIMESTAMPTZ) AS TIMESTAMP)`
+        : `CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+      break;
+    case 'decimal':
+      expr = textual ? `TRY_CAST(${textOf(c)} AS DECIMAL(18, 4))` : `TRY_CAST(${r} AS DECIMAL(18, 4))`;
+      break;
+    case 'integer':
+      expr = textual ? `TRY_CAST(TRY_CAST(${textOf(c)} AS DOUBLE) AS INTEGER)` : `TRY_CAST(${r} AS INTEGER)`;
+      break;
+    case 'boolean':
+      expr = textual
+        ? `CASE WHEN lower(${textOf(c)}) IN ('true', 't', '1', 'yes', 'y') THEN true
+                WHEN lower(${textOf(c)}) IN ('false', 'f', '0', 'no', 'n') THEN false END`
+        : `TRY_CAST(${r} AS BOOLEAN)`;
+      break;
+  }
+  return c.default ? `COALESCE(${expr}, CASE WHEN ${textOf(c)} IS NULL THEN ${c.default} END)` : expr;
+}
+
+function rejectChecks(c: ColumnSpec, sourceType: string | undefined): string[] {
+  const name = sqlIdent(c.name);
+  const checks: string[] = [];
+  if (c.required) checks.push(`WHEN ${textOf(c)} IS NULL THEN 'missing ${c.name}'`);
+  if (c.type !== 'text' && sourceType !== undefined) {
+    const what = c.type === 'timestamp' ? 'unparseable' : 'invalid';
+    checks.push(
+      `WHEN ${name} IS NULL AND ${textOf(c)} IS NOT NULL THEN '${what} ${c.name}: ' || left(${textOf(c)}, 100)`,
+    );
+  }
+  return checks;
+}
+
+async function merge(wh: Warehouse, spec: TableSpec, staging: string): Promise<number> {
+  const cols = spec.columns.map((c) => sqlIdent(c.name));
+  const key = spec.key.map(sqlIdent).join(', ');
+  const good = `FROM ${sqlIdent(staging)} WHERE _reason IS NULL`;
+  switch (spec.merge) {
+    case 'upsert':
+      // Last row for a key wins (files are read in name order, so a newer export overrides an older one).
+      return wh.run(
+        `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${cols.join(', ')})
+         SELECT ${cols.join(', ')} ${good}
+         QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY _source DESC) = 1`,
+      );
+    case 'events': {
+      // Probe the big table with the batch's keys (small side builds the hash table), then insert the rest.
+      const seen = `${staging}_seen`;
+      await wh.run(
+        `CREATE OR REPLACE TEMP TABLE ${sqlIdent(seen)} AS
+         SELECT DISTINCT event_key FROM events WHERE event_key IN (SELECT event_key ${good})`,
+      );
+      try {
+        return await wh.run(
+          `INSERT INTO events (${cols.join(', ')}, event_key)
+           SELECT ${cols.join(', ')}, event_key ${good}
+             AND event_key NOT IN (SELECT event_key FROM ${sqlIdent(seen)})
+           QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY _source) = 1`,
+        );
+      } finally {
+        await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(seen)}`);
+      }
+    }
+    case 'distinct':
+      return wh.run(
+        `INSERT INTO ${sqlIdent(spec.name)} (${cols.join(', ')})
+         SELECT DISTINCT ${cols.join(', ')} ${good}
+         EXCEPT SELECT ${cols.join(', ')} FROM ${sqlIdent(spec.name)}`,
+      );
+  }
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}

@@ -1,0 +1,127 @@
+/** How each raw table is validated and merged. The column lists mirror sql/migrations/0001_core.sql. */
+
+export type ColumnType = 'text' | 'timestamp' | 'decimal' | 'integer' | 'boolean';
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  /** A source must have this column (a file without it is an error naming the file and column). */
+  mustExist?: boolean;
+  /** A row without a value is rejected. */
+  required?: boolean;
+  /** SQL used when the value is absent. */
+  default?: string;
+}
+
+export type MergeMode =
+  /** Insert or replace by primary key; the last row for a key in a batch wins. */
+  | 'upsert'
+  /** Insert events whose event_key is new. */
+  | 'events'
+  /** Insert rows not already present. */
+  | 'distinct';
+
+export interface TableSpec {
+  name: RawTable;
+  columns: ColumnSpec[];
+  key: string[];
+  merge: MergeMode;
+}
+
+export const RAW_TABLES = [
+  'customers',
+  'products',
+  'orders',
+  'order_items',
+  'events',
+  'product_complements',
+] as const;
+export type RawTable = (typeof RAW_TABLES)[number];
+
+export const TABLE_SPECS: Record<RawTable, TableSpec> = {
+  customers: {
+    name: 'customers',
+    key: ['customer_id'],
+    merge: 'upsert',
+    columns: [
+      { name: 'customer_id', type: 'text', mustExist: true, required: true },
+      { name: 'email', type: 'text' },
+      { name: 'phone', type: 'text' },
+      { name: 'first_name', type: 'text' },
+      { name: 'last_name', type: 'text' },
+      { name: 'city', type: 'text' },
+      { name: 'state', type: 'text' },
+      { name: 'zip', type: 'text' },
+      { name: 'country', type: 'text' },
+      { name: 'created_at', type: 'timestamp' },
+      // No recorded consent means no consent: never send someone who did not opt in.
+      { name: 'ads_consent', type: 'boolean', default: 'false' },
+    ],
+  },
+  products: {
+    name: 'products',
+    key: ['product_id'],
+    merge: 'upsert',
+    columns: [
+      { name: 'product_id', type: 'text', mustExist: true, required: true },
+      { name: 'name', type: 'text' },
+      { name: 'category', type: 'text' },
+      { name: 'brand', type: 'text' },
+      { name: 'price', type: 'decimal' },
+    ],
+  },
+  orders: {
+    name: 'orders',
+    key: ['order_id'],
+    merge: 'upsert',
+    columns: [
+      { name: 'order_id', type: 'text', mustExist: true, required: true },
+      { name: 'customer_id', type: 'text', mustExist: true },
+      { name: 'ordered_at', type: 'timestamp', mustExist: true, required: true },
+      { name: 'status', type: 'text', default: "'completed'" },
+      { name: 'total', type: 'decimal' },
+      { name: 'currency', type: 'text' },
+    ],
+  },
+  order_items: {
+    name: 'order_items',
+    key: ['order_id', 'product_id'],
+    merge: 'upsert',
+    columns: [
+      { name: 'order_id', type: 'text', mustExist: true, required: true },
+      { name: 'product_id', type: 'text', mustExist: true, required: true },
+      { name: 'quantity', type: 'integer', default: '1' },
+      { name: 'unit_price', type: 'decimal' },
+    ],
+  },
+  events: {
+    name: 'events',
+    key: ['event_key'],
+    merge: 'events',
+    columns: [
+      { name: 'event_id', type: 'text' },
+      { name: 'customer_id', type: 'text' },
+      { name: 'anonymous_id', type: 'text' },
+      { name: 'session_id', type: 'text' },
+      { name: 'event_name', type: 'text', mustExist: true, required: true },
+      { name: 'product_id', type: 'text' },
+      { name: 'category', type: 'text' },
+      { name: 'occurred_at', type: 'timestamp', mustExist: true, required: true },
+      { name: 'event_count', type: 'integer', default: '1' },
+      { name: 'source', type: 'text', default: "'files'" },
+    ],
+  },
+  product_complements: {
+    name: 'product_complements',
+    key: ['product_id', 'complement_id'],
+    merge: 'distinct',
+    columns: [
+      { name: 'product_id', type: 'text', mustExist: true, required: true },
+      { name: 'complement_id', type: 'text', mustExist: true, required: true },
+    ],
+  },
+};
+
+export function isRawTable(name: string): name is RawTable {
+  return (RAW_TABLES as readonly string[]).includes(name);
+}
