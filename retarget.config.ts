@@ -1,0 +1,14 @@
+import { defineConfig } from './config/config.ts';
+
+// The demo store's configuration: `npm start` generates data/demo once and runs the pipeline on it.
+// Point sources.files.dir at your own exports (or pass --source-dir) to run on real data.
+export default defineConfig({
+  database: 'data/retarget.duckdb',
+  sources: {
+    files: { dir: 'data/demo', maxRejectShare: 0.05 },
+  },
+  destinations: {
+    csv: { dir: 'data/audiences' },
+  },
+  segments: { dir: 'segments', disabled: [] },
+});
