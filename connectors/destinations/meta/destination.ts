@@ -1,0 +1,416 @@
+import {
+  buildPlan,
+  confirmPlanRows,
+  dropPlan,
+  forgetConfirmed,
+  type Plan,
+  readPlanRows,
+} from '../../../plans/plan.ts';
+import type {
+  AudienceSyncReport,
+  Destination,
+  DestinationReport,
+  SyncContext,
+} from '../../../plans/types.ts';
+import type { Warehouse } from '../../../warehouse/warehouse.ts';
+import { chunkSizes, fixedDeleteUrlBytes } from './batches.ts';
+import { META_DESTINATION, type MetaConfig, type MetaConfigInput, resolveMetaConfig } from './config.ts';
+import { MetaApiError, scrub } from './errors.ts';
+import { MetaGraph, newSessionId, type UploadKind } from './graph.ts';
+import { META_SCHEMA, metaDesiredSql, metaUnmatchableSql } from './normalize.ts';
+import {
+  abandonReplace,
+  acquireLock,
+  addSyncCounts,
+  finishSyncRow,
+  getAudienceState,
+  heartbeat,
+  markSynced,
+  pendingReplace,
+  recordBatch,
+  releaseLock,
+  saveAudienceId,
+  setAudienceStatus,
+  startSyncRow,
+} from './state.ts';
+
+/** Meta closes a session 90 minutes after its first batch; resume only well within that. */
+const RESUME_WINDOW_MS = 80 * 60_000;
+const SAMPLE_ROWS = 3;
+const DELETED_STATUS = 'deleted_on_meta';
+
+export interface MetaDestinationOptions {
+  /** Description of the Custom Audience created for an audience (default names the segment). */
+  describe?: (audience: string, segment: string | undefined) => string;
+}
+
+/** Per-audience outcome of the upload loop. */
+interface Sent {
+  adds: number;
+  removes: number;
+  invalid: number;
+  requests: number;
+  invalidSamples: unknown[];
+}
+
+/**
+ * The Meta Custom Audiences destination: one customer-list Custom Audience per audience, kept in sync with the
+ * minimal diff against what Meta last acknowledged, committed batch by batch.
+ */
+export function createMetaDestination(
+  configInput: MetaConfig | MetaConfigInput,
+  options: MetaDestinationOptions = {},
+): Destination {
+  const config = resolveMetaConfig(configInput);
+  const name = META_DESTINATION;
+  return {
+    name,
+    async sync(ctx: SyncContext): Promise<DestinationReport> {
+      const log = (m: string) => ctx.log(scrub(m, config.accessToken));
+      const graph = new MetaGraph(config, log);
+      const audiences = ctx.audiences ?? (await knownAudiences(ctx.wh));
+      const reports: AudienceSyncReport[] = [];
+      for (const audience of audiences) {
+        try {
+          reports.push(await syncAudience(ctx, config, graph, options, audience, log));
+        } catch (err) {
+          // Anything unexpected still fails only this audience.
+          const message = scrub((err as Error).message ?? String(err), config.accessToken);
+          log(`meta: ${audience}: failed: ${message}`);
+          if (!ctx.dryRun)
+            await finishSyncRow(ctx.wh, ctx.runId, name, audience, 'failed', message).catch(() => {});
+          reports.push({ audience, status: 'failed', adds: 0, removes: 0, size: 0, message });
+        }
+      }
+      return { destination: name, audiences: reports };
+    },
+  };
+}
+
+/** Current audiences, plus those Meta still holds members of (an audience that emptied must be emptied there). */
+async function knownAudiences(wh: Warehouse): Promise<string[]> {
+  const rows = await wh.all<{ audience: string }>(
+    `SELECT DISTINCT audience FROM audience_members
+     UNION SELECT audience FROM destination_audiences WHERE destination = $1
+     UNION SELECT DISTINCT audience FROM destination_members WHERE destination = $1
+     ORDER BY audience`,
+    [META_DESTINATION],
+  );
+  return rows.map((r) => r.audience);
+}
+
+async function syncAudience(
+  ctx: SyncContext,
+  config: MetaConfig,
+  graph: MetaGraph,
+  options: MetaDestinationOptions,
+  audience: string,
+  log: (m: string) => void,
+): Promise<AudienceSyncReport> {
+  const { wh } = ctx;
+  const dest = META_DESTINATION;
+  const state = await getAudienceState(wh, dest, audience);
+
+  if (state?.status === DELETED_STATUS) {
+    const message =
+      `Meta Custom Audience ${state.external_id} no longer exists (deleted on Meta's side); not recreated. ` +
+      `To create a new one, run forgetMetaAudience (see docs/meta.md).`;
+    if (!ctx.dryRun) await finishSyncRow(wh, ctx.runId, dest, audience, 'failed', message);
+    return { audience, status: 'failed', adds: 0, removes: 0, size: 0, message };
+  }
+
+  // A replace interrupted by a crash is resumed within Meta's session window, else redone from scratch.
+  const pending = state?.external_id ? await pendingReplace(wh, audience, state.external_id) : undefined;
+  const resumeReplace =
+    pending && Date.now() - pending.startedAt.getTime() < RESUME_WINDOW_MS ? pending : undefined;
+  const fullRefresh = !resumeReplace && (ctx.fullRefresh || pending !== undefined);
+
+  const desiredOptions = { defaultCountry: config.defaultCountry };
+  const plan = await buildPlan(wh, {
+    destination: dest,
+    audience,
+    desiredSql: metaDesiredSql(desiredOptions),
+    desiredParams: [audience],
+    fullRefresh,
+  });
+  try {
+    const unmatchable = await wh.scalar(metaUnmatchableSql(desiredOptions), [audience]);
+    const base = { audience, adds: plan.adds, removes: plan.removes, size: plan.size, unmatchable };
+
+    // Safety guard: a sudden collapse is more likely a broken feed than real churn.
+    const lastSize = state?.last_synced_size ?? plan.previousSize;
+    const shrinks = lastSize > 0 && (plan.size === 0 || plan.size < (1 - config.maxShrink) * lastSize);
+    const held = shrinks && !ctx.force;
+    const holdMessage = held
+      ? `held: would shrink from ${lastSize} to ${plan.size} members (more than maxShrink ${config.maxShrink}); ` +
+        'rerun with --force to sync it'
+      : undefined;
+
+    if (ctx.dryRun) {
+      const requests = await plannedRequests(wh, config, plan, fullRefresh, state?.external_id ?? '0');
+      return {
+        ...base,
+        status: held ? 'held' : 'planned',
+        requests: held ? 0 : requests + (state?.external_id ? 0 : 1),
+        samples: await sampleRows(wh, plan),
+        message: holdMessage,
+      };
+    }
+    if (held) {
+      log(`meta: ${audience}: ${holdMessage}`);
+      await finishSyncRow(wh, ctx.runId, dest, audience, 'held', holdMessage);
+      return { ...base, status: 'held', requests: 0, message: holdMessage };
+    }
+    if (plan.adds === 0 && plan.removes === 0 && !fullRefresh && state?.external_id) {
+      await finishSyncRow(wh, ctx.runId, dest, audience, 'unchanged');
+      await markSynced(wh, dest, audience, plan.size);
+      return { ...base, status: 'unchanged', requests: 0 };
+    }
+
+    const lock = await acquireLock(wh, dest, audience, ctx.runId, config.lockTtlMs);
+    if (!lock.ok) {
+      const message = `locked: ${lock.holder} is syncing this audience`;
+      return { ...base, status: 'failed', requests: 0, message };
+    }
+    try {
+      await startSyncRow(wh, ctx.runId, dest, audience);
+      let externalId = state?.external_id ?? undefined;
+      let requests = 0;
+      if (!externalId) {
+        const segment = await wh.one<{ segment: string }>(
+          'SELECT segment FROM audience_members WHERE audience = $1 LIMIT 1',
+          [audience],
+        );
+        const description =
+          options.describe?.(audience, segment?.segment) ??
+          `Retargeting audience "${audience}"${segment ? ` (segment ${segment.segment})` : ''}, kept in sync by retarget.`;
+        externalId = await graph.createAudience(`${config.namePrefix}${audience}`, description);
+        requests++;
+        await saveAudienceId(wh, dest, audience, externalId);
+        log(`meta: ${audience}: created Custom Audience ${externalId}`);
+      }
+      const up = new Uploader(ctx, config, graph, plan, externalId, log);
+      try {
+        if (fullRefresh) {
+          await up.send('replace', 'add', newSessionId(), 1, new Date());
+        } else if (resumeReplace) {
+          log(`meta: ${audience}: resuming replace session ${resumeReplace.sessionId}`);
+          if (plan.adds === 0) {
+            throw new MetaApiError(
+              `an interrupted replace session (${resumeReplace.sessionId}) is still open on Meta and has nothing ` +
+                'left to send; it closes 90 minutes after it started, retry after that',
+              {},
+            );
+          }
+          await up.send(
+            'replace',
+            'add',
+            resumeReplace.sessionId,
+            resumeReplace.lastSeq + 1,
+            resumeReplace.startedAt,
+          );
+          if (plan.removes > 0) await up.send('remove', 'remove', newSessionId(), 1, new Date());
+        } else {
+          // Removes first: a member whose identifiers changed is removed (old row) then re-added (new row).
+          if (plan.removes > 0) await up.send('remove', 'remove', newSessionId(), 1, new Date());
+          if (plan.adds > 0) await up.send('add', 'add', newSessionId(), 1, new Date());
+        }
+        if (pending && !resumeReplace) await abandonReplace(wh, audience, pending.sessionId);
+      } catch (err) {
+        if (err instanceof MetaApiError && err.audienceMissing) {
+          await setAudienceStatus(wh, dest, audience, DELETED_STATUS);
+          const message =
+            `Meta Custom Audience ${externalId} no longer exists (deleted on Meta's side?); not recreated. ` +
+            `Meta said: ${err.message}`;
+          throw new MetaApiError(message, err.info);
+        }
+        throw err;
+      } finally {
+        requests += up.sent.requests;
+      }
+      const sent = up.sent;
+      const invalidNote =
+        sent.invalid > 0
+          ? `${sent.invalid} invalid entries reported by Meta, e.g. ${JSON.stringify(sent.invalidSamples.slice(0, 3))}`
+          : undefined;
+      await markSynced(wh, dest, audience, plan.size);
+      await finishSyncRow(wh, ctx.runId, dest, audience, 'synced', invalidNote);
+      log(
+        `meta: ${audience}: synced +${sent.adds} -${sent.removes} in ${requests} requests (size ${plan.size})` +
+          (invalidNote ? `; ${invalidNote}` : ''),
+      );
+      return {
+        ...base,
+        status: 'synced',
+        requests,
+        invalidEntries: sent.invalid,
+        message: invalidNote,
+      };
+    } catch (err) {
+      const message = scrub((err as Error).message ?? String(err), config.accessToken);
+      log(`meta: ${audience}: failed: ${message}`);
+      await finishSyncRow(wh, ctx.runId, dest, audience, 'failed', message);
+      return { ...base, status: 'failed', requests: 0, message };
+    } finally {
+      await releaseLock(wh, dest, audience, ctx.runId);
+    }
+  } finally {
+    await dropPlan(wh, plan);
+  }
+}
+
+/** Sends one action of a plan as a session, committing each acknowledged batch with its bookkeeping. */
+class Uploader {
+  readonly sent: Sent = { adds: 0, removes: 0, invalid: 0, requests: 0, invalidSamples: [] };
+
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly config: MetaConfig,
+    private readonly graph: MetaGraph,
+    private readonly plan: Plan,
+    private readonly externalId: string,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  async send(
+    kind: UploadKind,
+    action: 'add' | 'remove',
+    sessionId: number,
+    firstSeq: number,
+    sessionStartedAt: Date,
+  ): Promise<void> {
+    const { wh, runId } = this.ctx;
+    const { plan, config } = this;
+    const total = action === 'add' ? plan.adds : plan.removes;
+    const fixed =
+      kind === 'remove'
+        ? fixedDeleteUrlBytes(config.graphUrl, this.externalId, config.accessToken)
+        : undefined;
+    let seq = firstSeq;
+    let offset = 0;
+    while (offset < total) {
+      const page = await readPlanRows(wh, plan, action, offset, config.batchSize);
+      const rows = page.map((r) => parsePayload(r.payload, r.customer_id));
+      const sizes = chunkSizes(rows, {
+        maxRows: config.batchSize,
+        maxUrlBytes: kind === 'remove' ? config.maxUrlBytes : undefined,
+        fixedUrlBytes: fixed,
+      });
+      let start = 0;
+      for (const n of sizes) {
+        const last = offset + n >= total;
+        const session = {
+          session_id: sessionId,
+          batch_seq: seq,
+          last_batch_flag: last,
+          estimated_num_total: total,
+        };
+        const res = await this.graph.upload(kind, this.externalId, rows.slice(start, start + n), session);
+        this.sent.requests++;
+        const invalid = Number(res.num_invalid_entries ?? 0);
+        const batchOffset = offset;
+        await wh.transaction(async () => {
+          // The first replace batch wipes Meta's membership: forget what it held in the same transaction.
+          if (kind === 'replace' && seq === 1) await forgetConfirmed(wh, plan.destination, plan.audience);
+          await confirmPlanRows(wh, plan, action, batchOffset, n);
+          await recordBatch(wh, {
+            runId,
+            audience: plan.audience,
+            externalId: this.externalId,
+            action: kind,
+            sessionId,
+            batchSeq: seq,
+            last,
+            rows: n,
+            numReceived: res.num_received,
+            numInvalid: invalid,
+            invalidSamples: res.invalid_entry_samples,
+            sessionStartedAt,
+          });
+          await addSyncCounts(wh, runId, plan.destination, plan.audience, {
+            adds: action === 'add' ? n : 0,
+            removes: action === 'remove' ? n : 0,
+            invalid,
+          });
+          await heartbeat(wh, plan.destination, plan.audience, runId);
+        });
+        if (action === 'add') this.sent.adds += n;
+        else this.sent.removes += n;
+        this.sent.invalid += invalid;
+        if (invalid > 0 && res.invalid_entry_samples)
+          this.sent.invalidSamples.push(res.invalid_entry_samples);
+        this.log(
+          `meta: ${plan.audience}: ${kind} batch ${seq}: ${n} rows acknowledged (${offset + n}/${total})`,
+        );
+        seq++;
+        start += n;
+        offset += n;
+      }
+    }
+  }
+}
+
+function parsePayload(payload: string | null, customerId: string): string[] {
+  const row = payload ? (JSON.parse(payload) as unknown) : undefined;
+  if (!Array.isArray(row) || row.length !== META_SCHEMA.length) {
+    throw new Error(
+      `meta: stored payload of customer ${customerId} does not match the schema ${META_SCHEMA.join(',')}`,
+    );
+  }
+  return row.map(String);
+}
+
+/** Requests a plan needs: ceil(adds / batch) + removal batches split by rows and URL size. */
+async function plannedRequests(
+  wh: Warehouse,
+  config: MetaConfig,
+  plan: Plan,
+  fullRefresh: boolean,
+  externalId: string,
+): Promise<number> {
+  let requests = Math.ceil(plan.adds / config.batchSize);
+  if (fullRefresh || plan.removes === 0) return requests;
+  const fixed = fixedDeleteUrlBytes(config.graphUrl, externalId, config.accessToken);
+  for (let offset = 0; offset < plan.removes; offset += config.batchSize) {
+    const page = await readPlanRows(wh, plan, 'remove', offset, config.batchSize);
+    const rows = page.map((r) => parsePayload(r.payload, r.customer_id));
+    requests += chunkSizes(rows, {
+      maxRows: config.batchSize,
+      maxUrlBytes: config.maxUrlBytes,
+      fixedUrlBytes: fixed,
+    }).length;
+  }
+  return requests;
+}
+
+/** A few plan rows as they would be sent (hashed), keyed by schema, for --dry-run. */
+async function sampleRows(wh: Warehouse, plan: Plan): Promise<Array<Record<string, string>>> {
+  const samples: Array<Record<string, string>> = [];
+  for (const action of ['add', 'remove'] as const) {
+    const rows = await readPlanRows(wh, plan, action, 0, SAMPLE_ROWS - samples.length);
+    for (const r of rows) {
+      const values = parsePayload(r.payload, r.customer_id);
+      samples.push({ action, ...Object.fromEntries(META_SCHEMA.map((k, i) => [k, values[i] ?? ''])) });
+    }
+    if (samples.length >= SAMPLE_ROWS) break;
+  }
+  return samples;
+}
+
+/**
+ * Forgets an audience's Meta state (id, confirmed members, batches) so the next run creates a new Custom Audience,
+ * e.g. after it was deleted in Ads Manager.
+ */
+export async function forgetMetaAudience(wh: Warehouse, audience: string): Promise<void> {
+  await wh.transaction(async () => {
+    await wh.run('DELETE FROM destination_members WHERE destination = $1 AND audience = $2', [
+      META_DESTINATION,
+      audience,
+    ]);
+    await wh.run('DELETE FROM destination_audiences WHERE destination = $1 AND audience = $2', [
+      META_DESTINATION,
+      audience,
+    ]);
+    await wh.run('DELETE FROM meta_sync_batches WHERE audience = $1', [audience]);
+  });
+}

@@ -1,0 +1,125 @@
+/** Test setup shared by the Meta tests: a DuckDB warehouse, the Graph fake, and a destination pointed at it. */
+import type { MetaConfigInput } from '../../connectors/destinations/meta/config.ts';
+import { createMetaDestination } from '../../connectors/destinations/meta/destination.ts';
+import type { AudienceSyncReport, DestinationReport, SyncContext } from '../../plans/types.ts';
+import { Warehouse } from '../../warehouse/warehouse.ts';
+import { FakeMetaGraph, type FakeMetaGraphOptions } from './meta-graph.ts';
+
+export const TOKEN = 'EAAtestTOKENsecret0123456789';
+export const ACCOUNT = '1234567890';
+
+export interface MetaTest {
+  wh: Warehouse;
+  fake: FakeMetaGraph;
+  logs: string[];
+  /** Waits the destination asked for (honoured X-Business-Use-Case-Usage), in ms. */
+  sleeps: number[];
+  config: MetaConfigInput;
+  run(over?: Partial<SyncContext>): Promise<DestinationReport>;
+  runOne(audience: string, over?: Partial<SyncContext>): Promise<AudienceSyncReport>;
+  close(): Promise<void>;
+}
+
+let runCounter = 0;
+
+export async function setupMeta(
+  options: { fake?: FakeMetaGraphOptions; config?: Partial<MetaConfigInput>; dbPath?: string } = {},
+): Promise<MetaTest> {
+  const fake = new FakeMetaGraph({ token: TOKEN, accountId: ACCOUNT, ...options.fake });
+  const url = await fake.start();
+  const wh = await Warehouse.open({ path: options.dbPath ?? ':memory:' });
+  const logs: string[] = [];
+  const sleeps: number[] = [];
+  const config: MetaConfigInput = {
+    accessToken: TOKEN,
+    adAccountId: `act_${ACCOUNT}`,
+    graphUrl: url,
+    retry: {
+      retries: 6,
+      minTimeoutMs: 1,
+      maxTimeoutMs: 5,
+      maxRetryTimeMs: 20_000,
+      maxRegainWaitMs: 60 * 60_000,
+    },
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...options.config,
+  };
+  const dest = createMetaDestination(config);
+  const run = (over: Partial<SyncContext> = {}) =>
+    dest.sync({
+      wh,
+      runId: `run-${++runCounter}`,
+      asOf: new Date(),
+      dryRun: false,
+      force: false,
+      fullRefresh: false,
+      log: (m) => logs.push(m),
+      ...over,
+    });
+  return {
+    wh,
+    fake,
+    logs,
+    sleeps,
+    config,
+    run,
+    async runOne(audience, over = {}) {
+      const report = await run({ audiences: [audience], ...over });
+      return report.audiences[0]!;
+    },
+    async close() {
+      wh.close();
+      await fake.stop();
+    },
+  };
+}
+
+/** Inserts customers c000001..c<n> (US, consented, with email and phone) in one statement. */
+export async function seedCustomers(wh: Warehouse, n: number, from = 1): Promise<void> {
+  await wh.run(
+    `INSERT INTO customers (customer_id, email, phone, first_name, last_name, city, state, zip, country, created_at, ads_consent)
+     SELECT printf('c%06d', i), printf('User%d@Example.com', i), printf('(555) %03d-%04d', i // 10000 % 1000, i % 10000),
+            'Mary', 'Smith', 'Menlo Park', 'CA', '94025-1234', 'US', TIMESTAMP '2025-01-01', true
+     FROM range($1, $2) t(i)`,
+    [from, from + n],
+  );
+}
+
+/** Replaces an audience's members with the customers matched by `where` (SQL over customers c). */
+export async function setMembers(wh: Warehouse, audience: string, where: string, params: unknown[] = []) {
+  await wh.run('DELETE FROM audience_members WHERE audience = $1', [audience]);
+  await wh.run(
+    `INSERT INTO audience_members (audience, segment, customer_id, entered_at)
+     SELECT $1, 'test_segment', customer_id, TIMESTAMP '2026-01-01' FROM customers c WHERE ${where}`,
+    [audience, ...params],
+  );
+}
+
+/** Customer ids that should be on Meta: consented members with a usable identifier. */
+export async function expectedIds(wh: Warehouse, audience: string): Promise<string[]> {
+  const rows = await wh.all<{ customer_id: string }>(
+    `SELECT m.customer_id FROM audience_members m JOIN customers c USING (customer_id)
+     WHERE m.audience = $1 AND c.ads_consent AND (c.email LIKE '%@%.%' OR c.phone IS NOT NULL) ORDER BY 1`,
+    [audience],
+  );
+  return rows.map((r) => r.customer_id);
+}
+
+export async function confirmedIds(wh: Warehouse, audience: string): Promise<string[]> {
+  const rows = await wh.all<{ customer_id: string }>(
+    `SELECT customer_id FROM destination_members WHERE destination = 'meta' AND audience = $1 ORDER BY 1`,
+    [audience],
+  );
+  return rows.map((r) => r.customer_id);
+}
+
+export async function externalId(wh: Warehouse, audience: string): Promise<string> {
+  const row = await wh.one<{ external_id: string }>(
+    `SELECT external_id FROM destination_audiences WHERE destination = 'meta' AND audience = $1`,
+    [audience],
+  );
+  if (!row) throw new Error(`no Meta audience for ${audience}`);
+  return row.external_id;
+}

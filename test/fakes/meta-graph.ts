@@ -1,0 +1,549 @@
+/**
+ * A local fake of Meta's Graph API (Custom Audiences), on 127.0.0.1, driven by the real SDK in tests.
+ * Behaves as documented: validates schema keys, 64-hex lowercase hashes, <= 10,000 rows per request, session rules
+ * (batch_seq from 1 and in order, one schema per session, last_batch_flag closes it, replace exclusivity), answers
+ * with Meta's response and error shapes, and can inject throttling (80003 + X-Business-Use-Case-Usage), 5xx and
+ * connection resets. Keeps each audience's membership (keyed by EXTERN_ID) so tests can assert the final state.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const KEYS = new Set([
+  'EXTERN_ID',
+  'EMAIL',
+  'PHONE',
+  'GEN',
+  'DOBY',
+  'DOBM',
+  'DOBD',
+  'LN',
+  'FN',
+  'FI',
+  'CT',
+  'ST',
+  'ZIP',
+  'MADID',
+  'COUNTRY',
+]);
+const UNHASHED = new Set(['EXTERN_ID', 'MADID']);
+const HASH = /^[0-9a-f]{64}$/;
+export const SESSION_TIMEOUT_MS = 90 * 60_000;
+
+export type UploadKind = 'add' | 'remove' | 'replace';
+
+export interface FakeAudience {
+  id: string;
+  accountId: string;
+  name: string;
+  description?: string;
+  subtype: string;
+  customerFileSource: string;
+  deleted: boolean;
+  /** Current members: EXTERN_ID (or first identifier) -> row. */
+  members: Map<string, string[]>;
+}
+
+interface FakeSession {
+  id: string;
+  audienceId: string;
+  kind: UploadKind;
+  schema: string;
+  lastSeq: number;
+  finished: boolean;
+  startedAt: number;
+  received: number;
+  /** Rows of a replace, applied when its last batch arrives. */
+  replaceRows: Map<string, string[]>;
+  lastDigest?: string;
+  lastResponse?: unknown;
+}
+
+export interface UploadLog {
+  method: string;
+  kind: UploadKind;
+  audienceId: string;
+  sessionId: string;
+  batchSeq: number;
+  last: boolean;
+  rows: number;
+  urlBytes: number;
+  /** EXTERN_IDs in the batch. */
+  keys: string[];
+  status: number;
+  errorCode?: number;
+}
+
+export interface Fault {
+  kind: 'throttle' | 'server' | 'reset' | 'error';
+  /** How many matching requests it hits (default 1). */
+  times?: number;
+  /** Only requests of this kind ('create' for audience creation). */
+  on?: UploadKind | 'create';
+  audienceId?: string;
+  /** For 'throttle': minutes in estimated_time_to_regain_access (default 0). */
+  regainMinutes?: number;
+  /** For 'error': Meta error fields. */
+  code?: number;
+  subcode?: number;
+  message?: string;
+  status?: number;
+  /** For 'reset' / 'server': apply the request before failing (the answer is lost, not the work). */
+  afterApply?: boolean;
+}
+
+export interface FakeMetaGraphOptions {
+  token?: string;
+  accountId?: string;
+  /** Longest URL accepted (a front-end limit); longer requests get HTTP 414. */
+  maxUrlBytes?: number;
+  /** Rows Meta would count as invalid entries, with the reason given in invalid_entry_samples. */
+  invalid?: (row: string[], schema: string[]) => string | undefined;
+  /** Awaited before each upload is processed, e.g. to stop a child process mid-sync. */
+  beforeUpload?: (info: { kind: UploadKind; audienceId: string; batchSeq: number }) => Promise<void> | void;
+}
+
+function graphError(code: number, message: string, extra: Record<string, unknown> = {}) {
+  return {
+    error: {
+      message,
+      type: code === 190 ? 'OAuthException' : 'OAuthException',
+      code,
+      ...extra,
+      fbtrace_id: `A${randomBytes(9).toString('base64url')}`,
+    },
+  };
+}
+
+class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super('graph error');
+  }
+}
+
+const invalidParam = (message: string, subcode?: number) =>
+  new HttpFailure(400, graphError(100, `(#100) ${message}`, subcode ? { error_subcode: subcode } : {}));
+const replaceError = (subcode: number, message: string) =>
+  new HttpFailure(
+    400,
+    graphError(2650, message, { error_subcode: subcode, error_user_title: 'Replace error' }),
+  );
+
+export class FakeMetaGraph {
+  readonly token: string;
+  readonly accountId: string;
+  readonly audiences = new Map<string, FakeAudience>();
+  readonly uploads: UploadLog[] = [];
+  /** Times each EXTERN_ID was received in an add/replace that was applied (to prove "never sent twice"). */
+  readonly addCounts = new Map<string, number>();
+  readonly requestUrls: string[] = [];
+  /** Retried batches acknowledged again without being applied twice. */
+  replays = 0;
+  private readonly sessions = new Map<string, FakeSession>();
+  private readonly faults: Array<Fault & { left: number }> = [];
+  private server?: Server;
+  private nextId = 23850000000000000n;
+  /** The fake's clock; tests may move it forward to time sessions out. */
+  now = () => Date.now();
+  url = '';
+
+  constructor(private readonly options: FakeMetaGraphOptions = {}) {
+    this.token = options.token ?? 'test-token-SECRET';
+    this.accountId = options.accountId ?? '1234567890';
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(graphError(1, `fake crashed: ${(err as Error).message}`)));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  inject(fault: Fault): void {
+    this.faults.push({ ...fault, left: fault.times ?? 1 });
+  }
+
+  /** Deletes an audience as if someone removed it in Ads Manager. */
+  deleteAudience(id: string): void {
+    const a = this.audiences.get(id);
+    if (a) a.deleted = true;
+  }
+
+  /** Creates an audience directly (e.g. to seed state). */
+  audience(id: string): FakeAudience | undefined {
+    return this.audiences.get(id);
+  }
+
+  memberKeys(id: string): string[] {
+    return [...(this.audiences.get(id)?.members.keys() ?? [])].sort();
+  }
+
+  private takeFault(on: UploadKind | 'create', audienceId?: string): Fault | undefined {
+    const f = this.faults.find(
+      (x) => x.left > 0 && (!x.on || x.on === on) && (!x.audienceId || x.audienceId === audienceId),
+    );
+    if (f) f.left--;
+    return f;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawUrl = req.url ?? '/';
+    this.requestUrls.push(rawUrl);
+    const body = await readBody(req);
+    try {
+      if (this.options.maxUrlBytes && rawUrl.length > this.options.maxUrlBytes) {
+        res.writeHead(414, { 'content-type': 'text/html' });
+        res.end('<html><body>414 Request-URI Too Large</body></html>');
+        return;
+      }
+      const url = new URL(rawUrl, 'http://127.0.0.1');
+      const params: Record<string, unknown> = {};
+      for (const [k, v] of url.searchParams) params[k] = v;
+      if (body) {
+        const ct = req.headers['content-type'] ?? '';
+        if (ct.includes('json')) Object.assign(params, JSON.parse(body) as Record<string, unknown>);
+        else for (const [k, v] of new URLSearchParams(body)) params[k] = v;
+      }
+      if (params.access_token !== this.token) {
+        throw new HttpFailure(
+          400,
+          graphError(190, 'Invalid OAuth access token - Cannot parse access token', { error_subcode: 463 }),
+        );
+      }
+      const parts = url.pathname.split('/').filter(Boolean);
+      if (!/^v\d+\.\d+$/.test(parts[0] ?? '')) throw invalidParam('Unknown path components');
+      const [, node, edge] = parts;
+      const method = req.method ?? 'GET';
+      let result: unknown;
+      if (node?.startsWith('act_') && edge === 'customaudiences' && method === 'POST') {
+        result = await this.withFaults('create', undefined, res, () => this.create(node.slice(4), params));
+      } else if (node && (edge === 'users' || edge === 'usersreplace')) {
+        const kind: UploadKind = edge === 'usersreplace' ? 'replace' : method === 'DELETE' ? 'remove' : 'add';
+        if (edge === 'usersreplace' && method !== 'POST') throw invalidParam('Unsupported method');
+        if (edge === 'users' && method !== 'POST' && method !== 'DELETE')
+          throw invalidParam('Unsupported method');
+        await this.options.beforeUpload?.({ kind, audienceId: node, batchSeq: sessionSeq(params) });
+        result = await this.withFaults(kind, node, res, () =>
+          this.upload(kind, node, params, rawUrl.length, method),
+        );
+      } else if (node && !edge && method === 'GET') {
+        const a = this.audiences.get(node);
+        if (!a || a.deleted) throw missing(node);
+        result = { id: a.id, name: a.name, description: a.description };
+      } else {
+        throw invalidParam(`Unsupported ${method} request on ${url.pathname}`);
+      }
+      if (result === RESET) return;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(result));
+    } catch (err) {
+      if (!(err instanceof HttpFailure)) throw err;
+      res.writeHead(err.status, { 'content-type': 'application/json', ...err.headers });
+      res.end(JSON.stringify(err.body));
+    }
+  }
+
+  /** Applies injected faults around a handler: before it (request lost) or after it (answer lost). */
+  private async withFaults(
+    on: UploadKind | 'create',
+    audienceId: string | undefined,
+    res: ServerResponse,
+    apply: () => unknown,
+  ): Promise<unknown> {
+    const fault = this.takeFault(on, audienceId);
+    if (!fault) return apply();
+    if (fault.afterApply) apply();
+    switch (fault.kind) {
+      case 'reset':
+        res.socket?.destroy();
+        return RESET;
+      case 'server':
+        throw new HttpFailure(
+          fault.status ?? 500,
+          graphError(2, 'An unexpected error has occurred. Please retry your request later.', {
+            is_transient: true,
+          }),
+        );
+      case 'throttle': {
+        const usage = {
+          [this.accountId]: [
+            {
+              type: 'CUSTOM_AUDIENCE',
+              call_count: 100,
+              total_cputime: 40,
+              total_time: 60,
+              estimated_time_to_regain_access: fault.regainMinutes ?? 0,
+            },
+          ],
+        };
+        throw new HttpFailure(
+          400,
+          graphError(80003, 'There have been too many calls for this ad-account. Wait a bit and try again.', {
+            error_subcode: 2446079,
+            is_transient: true,
+          }),
+          { 'x-business-use-case-usage': JSON.stringify(usage) },
+        );
+      }
+      default:
+        throw new HttpFailure(
+          fault.status ?? 400,
+          graphError(fault.code ?? 100, fault.message ?? 'Invalid parameter', {
+            ...(fault.subcode ? { error_subcode: fault.subcode } : {}),
+          }),
+        );
+    }
+  }
+
+  private create(accountId: string, params: Record<string, unknown>) {
+    if (accountId !== this.accountId) {
+      throw new HttpFailure(
+        400,
+        graphError(100, `(#100) Ad account ${accountId} does not exist`, { error_subcode: 33 }),
+      );
+    }
+    const name = str(params.name);
+    if (!name) throw invalidParam('The parameter name is required');
+    if (params.subtype !== 'CUSTOM') throw invalidParam('subtype must be CUSTOM for customer lists');
+    const source = str(params.customer_file_source);
+    if (!['USER_PROVIDED_ONLY', 'PARTNER_PROVIDED_ONLY', 'BOTH_USER_AND_PARTNER_PROVIDED'].includes(source)) {
+      throw invalidParam(
+        'customer_file_source must be one of USER_PROVIDED_ONLY, PARTNER_PROVIDED_ONLY, ...',
+      );
+    }
+    const id = String(this.nextId++);
+    this.audiences.set(id, {
+      id,
+      accountId,
+      name,
+      description: str(params.description) || undefined,
+      subtype: 'CUSTOM',
+      customerFileSource: source,
+      deleted: false,
+      members: new Map(),
+    });
+    return { id };
+  }
+
+  private upload(
+    kind: UploadKind,
+    audienceId: string,
+    params: Record<string, unknown>,
+    urlBytes: number,
+    method: string,
+  ) {
+    const log: UploadLog = {
+      method,
+      kind,
+      audienceId,
+      sessionId: '',
+      batchSeq: 0,
+      last: false,
+      rows: 0,
+      urlBytes,
+      keys: [],
+      status: 200,
+    };
+    this.uploads.push(log);
+    try {
+      return this.applyUpload(kind, audienceId, params, log);
+    } catch (err) {
+      if (err instanceof HttpFailure) {
+        log.status = err.status;
+        log.errorCode = (err.body as { error?: { code?: number } }).error?.code;
+      }
+      throw err;
+    }
+  }
+
+  private applyUpload(kind: UploadKind, audienceId: string, params: Record<string, unknown>, log: UploadLog) {
+    const audience = this.audiences.get(audienceId);
+    if (!audience || audience.deleted) throw missing(audienceId);
+    const payload = parseJson(params.payload, 'payload') as { schema?: unknown; data?: unknown };
+    const schema = Array.isArray(payload.schema)
+      ? payload.schema.map(String)
+      : [String(payload.schema ?? '')];
+    for (const key of schema) if (!KEYS.has(key)) throw invalidParam(`Invalid schema key: ${key}`, 1870053);
+    if (new Set(schema).size !== schema.length) throw invalidParam('Duplicate schema keys');
+    if (!Array.isArray(payload.data) || payload.data.length === 0)
+      throw invalidParam('payload.data is empty');
+    if (payload.data.length > 10_000) throw invalidParam('Too many rows: at most 10000 per request', 1870055);
+    const rows = payload.data.map((row, i) => {
+      const r = Array.isArray(row) ? row.map((v) => String(v ?? '')) : [String(row ?? '')];
+      if (r.length !== schema.length)
+        throw invalidParam(`Row ${i} has ${r.length} values for ${schema.length} keys`);
+      r.forEach((v, j) => {
+        const key = schema[j]!;
+        if (v !== '' && !UNHASHED.has(key) && !HASH.test(v)) {
+          throw invalidParam(`Row ${i}: ${key} is not a lowercase hex SHA-256 hash`, 1870054);
+        }
+      });
+      return r;
+    });
+    const session = parseJson(params.session, 'session') as Record<string, unknown>;
+    const sessionId = String(session.session_id ?? '');
+    const seq = Number(session.batch_seq);
+    const last = session.last_batch_flag === true || session.last_batch_flag === 'true';
+    if (!/^\d+$/.test(sessionId)) throw invalidParam('session.session_id must be a 64-bit integer');
+    if (!Number.isInteger(seq) || seq < 1) throw invalidParam('session.batch_seq must be a positive integer');
+    Object.assign(log, { sessionId, batchSeq: seq, last, rows: rows.length });
+    log.keys = rows.map((r) => rowKey(r, schema));
+
+    const now = this.now();
+    const openReplace = [...this.sessions.values()].find(
+      (s) =>
+        s.audienceId === audienceId &&
+        s.kind === 'replace' &&
+        !s.finished &&
+        now - s.startedAt < SESSION_TIMEOUT_MS &&
+        s.id !== sessionId,
+    );
+    if (openReplace) throw replaceError(1870145, 'Audience update in progress: a replace session is running');
+
+    let s = this.sessions.get(sessionId);
+    if (s && now - s.startedAt >= SESSION_TIMEOUT_MS && !s.finished) {
+      s.finished = true;
+      if (s.kind === 'replace') throw replaceError(1870158, 'The replace session timed out (90 minutes)');
+      throw invalidParam('Session timed out');
+    }
+    if (!s) {
+      if (seq !== 1) {
+        if (kind === 'replace')
+          throw replaceError(1870147, 'The first batch (batch_seq 1) of this session is missing');
+        throw invalidParam('A new session must start with batch_seq 1');
+      }
+      s = {
+        id: sessionId,
+        audienceId,
+        kind,
+        schema: JSON.stringify(schema),
+        lastSeq: 0,
+        finished: false,
+        startedAt: now,
+        received: 0,
+        replaceRows: new Map(),
+      };
+      this.sessions.set(sessionId, s);
+    } else {
+      if (s.audienceId !== audienceId || s.kind !== kind)
+        throw invalidParam('Session belongs to another upload');
+      if (s.finished && !(seq === s.lastSeq && s.lastDigest === digest(rows))) {
+        if (kind === 'replace') throw replaceError(1870159, 'The replace session is already finished');
+        throw invalidParam('Session already finished (last_batch_flag was sent)');
+      }
+      if (s.schema !== JSON.stringify(schema)) throw invalidParam('Schema changed within a session');
+      // A retry of the last batch whose answer was lost: acknowledged again, not applied twice.
+      if (seq === s.lastSeq && s.lastResponse && s.lastDigest === digest(rows)) {
+        this.replays++;
+        return s.lastResponse;
+      }
+      if (seq !== s.lastSeq + 1) {
+        throw invalidParam(`batch_seq ${seq} out of order: expected ${s.lastSeq + 1}`);
+      }
+    }
+    s.lastSeq = seq;
+    s.received += rows.length;
+
+    let invalid = 0;
+    const samples: Record<string, string> = {};
+    for (const r of rows) {
+      const reason = this.options.invalid?.(r, schema);
+      if (reason) {
+        invalid++;
+        if (Object.keys(samples).length < 10) samples[rowKey(r, schema)] = reason;
+        continue;
+      }
+      const key = rowKey(r, schema);
+      if (kind === 'remove') audience.members.delete(key);
+      else {
+        if (kind === 'add') audience.members.set(key, r);
+        else s.replaceRows.set(key, r);
+        this.addCounts.set(key, (this.addCounts.get(key) ?? 0) + 1);
+      }
+    }
+    if (last) {
+      s.finished = true;
+      if (kind === 'replace') audience.members = new Map(s.replaceRows);
+    }
+    s.lastDigest = digest(rows);
+    s.lastResponse = {
+      audience_id: audienceId,
+      session_id: sessionId,
+      num_received: s.received,
+      num_invalid_entries: invalid,
+      invalid_entry_samples: samples,
+    };
+    return s.lastResponse;
+  }
+}
+
+const RESET = Symbol('reset');
+
+function missing(id: string) {
+  return new HttpFailure(
+    400,
+    graphError(
+      100,
+      `Unsupported post request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+      { error_subcode: 33, type: 'GraphMethodException' },
+    ),
+  );
+}
+
+function rowKey(row: string[], schema: string[]): string {
+  const i = schema.indexOf('EXTERN_ID');
+  if (i >= 0 && row[i]) return row[i]!;
+  return row.find((v) => v !== '') ?? '';
+}
+
+function digest(rows: string[][]): string {
+  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+}
+
+function sessionSeq(params: Record<string, unknown>): number {
+  try {
+    return Number((parseJson(params.session, 'session') as { batch_seq?: unknown }).batch_seq) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function parseJson(v: unknown, name: string): unknown {
+  if (v && typeof v === 'object') return v;
+  if (typeof v !== 'string' || !v) throw invalidParam(`The parameter ${name} is required`);
+  try {
+    return JSON.parse(v);
+  } catch {
+    throw invalidParam(`The parameter ${name} is not valid JSON`);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
