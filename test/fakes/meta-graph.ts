@@ -141,6 +141,8 @@ export class FakeMetaGraph {
   /** Times each EXTERN_ID was received in an add/replace that was applied (to prove "never sent twice"). */
   readonly addCounts = new Map<string, number>();
   readonly requestUrls: string[] = [];
+  /** Injected faults actually served, in order. */
+  readonly faultsServed: Array<{ kind: Fault['kind']; on: UploadKind | 'create' }> = [];
   /** Retried batches acknowledged again without being applied twice. */
   replays = 0;
   private readonly sessions = new Map<string, FakeSession>();
@@ -269,6 +271,7 @@ export class FakeMetaGraph {
   ): Promise<unknown> {
     const fault = this.takeFault(on, audienceId);
     if (!fault) return apply();
+    this.faultsServed.push({ kind: fault.kind, on });
     if (fault.afterApply) apply();
     switch (fault.kind) {
       case 'reset':
