@@ -411,14 +411,19 @@ function events(p: DemoSqlParams): string[] {
               product_id, NULL, ordered_at - to_seconds((86400 + pick('wlead', ok, 6 * 86400))::BIGINT)
        FROM order_lines WHERE line_no = 0 AND u('wishfirst', ok) < 0.25
      ), all_events AS (SELECT * FROM browse UNION ALL SELECT * FROM ordering)
-     SELECT session_id || '-' || lpad(seq::VARCHAR, 2, '0') AS event_id, a.customer_id, a.anonymous_id, a.session_id,
+     -- Before the account existed the visitor was anonymous (same anonymous_id, no customer_id yet).
+     SELECT session_id || '-' || lpad(seq::VARCHAR, 2, '0') AS event_id,
+            CASE WHEN a.ts >= c.created THEN a.customer_id END AS customer_id, a.anonymous_id, a.session_id,
             a.event_name, a.product_id,
             CASE WHEN a.category IS NOT NULL THEN a.category
                  WHEN a.product_id IS NULL THEN ''
                  WHEN u('blankcat', session_id || '/' || seq) < 0.3 THEN ''
                  ELSE pr.category END AS category,
             a.ts
-     FROM all_events a LEFT JOIN prod pr USING (product_id)
+     FROM all_events a
+     LEFT JOIN prod pr ON pr.product_id = a.product_id
+     LEFT JOIN (SELECT customer_id, created_at::TIMESTAMP AS created FROM out_customers) c
+       ON c.customer_id = a.customer_id
      WHERE a.ts > before_t(${windowSeconds}) AND a.ts < before_t(0)`,
     `CREATE TABLE out_events AS
      SELECT event_id, customer_id, anonymous_id, session_id, event_name, product_id, category,
