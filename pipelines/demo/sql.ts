@@ -100,6 +100,7 @@ function referenceTables(): string[] {
 function helpers(p: DemoSqlParams): string[] {
   const t = `TIMESTAMP '${p.asOf.toISOString().replace('T', ' ').replace('Z', '')}'`;
   return [
+    // 53 random bits -> an exact double in [0, 1).
     `CREATE MACRO u(k, i) AS (md5_number_lower(concat('${p.seed}|', k, '|', i)) >> 11)::DOUBLE / 9007199254740992.0`,
     'CREATE MACRO pick(k, i, n) AS least(floor(u(k, i) * n), n - 1)::BIGINT',
     `CREATE MACRO before_t(s) AS ${t} - to_seconds(s::BIGINT)`,
@@ -184,6 +185,7 @@ function customersAndOrders(p: DemoSqlParams): string[] {
        FROM (SELECT *, u('maincat', ok) AS cu FROM order_plan) op
        ASOF JOIN cdf_category c ON op.cu >= c.lo
      )
+     -- About 1% of orders carry no status at all: the contract reads that as 'completed'.
      SELECT o.*,
             CASE WHEN su < 0.04 THEN 'cancelled' WHEN su < 0.07 THEN 'refunded' WHEN su < 0.08 THEN NULL
                  ELSE 'completed' END AS status,
