@@ -2,6 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import {
+  alertsConfigSchema,
+  DEFAULT_ALERTS,
+  DEFAULT_SCHEDULE,
+  scheduleConfigSchema,
+} from '../pipelines/ops/config-schema.ts';
 
 /**
  * retarget.config.ts: typed, validated configuration. Secrets never live here: they come from the environment
@@ -48,9 +54,9 @@ export const configSchema = z
       })
       .default({ dir: 'segments', disabled: [] }),
     /** `retarget schedule`; see docs/operations.md. */
-    schedule: z.record(z.string(), z.unknown()).optional(),
+    schedule: scheduleConfigSchema.default(DEFAULT_SCHEDULE),
     /** Failure alerts; see docs/operations.md. */
-    alerts: z.record(z.string(), z.unknown()).optional(),
+    alerts: alertsConfigSchema.default(DEFAULT_ALERTS),
   })
   .strict();
 

@@ -7,7 +7,17 @@ import { createCsvDestination } from '../connectors/destinations/csv/csv-destina
 import { loadFilesSource, type TableLoadSummary } from '../connectors/sources/files/load.ts';
 import { type LoadedSegment, loadSegments } from '../dsl/index.ts';
 import type { Destination, DestinationReport } from '../plans/types.ts';
-import { Warehouse } from '../warehouse/warehouse.ts';
+import {
+  type AlertDelivery,
+  type AlertReason,
+  alertReasons,
+  buildPayload,
+  deliverAlert,
+} from './ops/alerts.ts';
+import { dropForgottenCustomers, markForgetRequestsSynced, type PurgeResult } from './ops/forget.ts';
+import { markAbandonedRuns } from './ops/runs.ts';
+import { RunCancelled, safePoint, safePointSync } from './ops/safe-point.ts';
+import { openWriter, permissionWarning } from './ops/writer.ts';
 import { finishRun, newRunId, recordStep, StepError, type StepRecord, startRun } from './run-records.ts';
 
 export interface RunRequest {
@@ -27,6 +37,16 @@ export interface RunRequest {
   /** Segments to evaluate; default: every module in the configured folder. */
   segments?: LoadedSegment[];
   reporter?: Reporter;
+  /** Run id to use (default: a new one). */
+  runId?: string;
+  /** Names of the sources to load (e.g. ['files']); default: every configured one; [] loads nothing. */
+  sources?: string[];
+  /** false: load only (no segments, no destinations), for per-source schedules. Default true. */
+  evaluate?: boolean;
+  /** Aborting it stops the run at the next safe point (between steps), with status 'cancelled'. */
+  signal?: AbortSignal;
+  /** Send configured alerts (default true). */
+  alerts?: boolean;
 }
 
 /** Where a run tells people what it is doing (the CLI prints it; tests ignore it). */
@@ -41,7 +61,7 @@ export const silentReporter: Reporter = { stepStarted() {}, stepFinished() {}, p
 
 export interface RunSummary {
   runId: string;
-  status: 'succeeded' | 'failed';
+  status: 'succeeded' | 'failed' | 'cancelled';
   asOf: string;
   dryRun: boolean;
   database: string;
@@ -51,6 +71,11 @@ export interface RunSummary {
   audiences: MembershipChange[];
   destinations: DestinationReport[];
   error?: { step: string; message: string };
+  /** Runs a killed process left 'running', marked 'abandoned' by this run. */
+  abandoned?: string[];
+  /** Rows of forgotten customers that this run's loads brought back, and dropped. */
+  forgotten?: PurgeResult;
+  alerts?: { reasons: AlertReason[]; deliveries: AlertDelivery[] };
 }
 
 /** The main job: load sources, evaluate every segment as of T, store membership, plan and sync destinations. */
@@ -59,8 +84,14 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
   const reporter = request.reporter ?? silentReporter;
   const asOf = request.asOf ?? new Date();
   const database = request.db ?? config.database;
-  const wh = await Warehouse.open({ path: database, memoryLimit: config.memoryLimit });
-  const runId = newRunId();
+  const trigger = request.trigger ?? 'cli';
+  // The single-writer lock: a second run fails here at once (DatabaseBusyError) naming the holder.
+  const writer = await openWriter(
+    { path: database, memoryLimit: config.memoryLimit },
+    `retarget run (${trigger})`,
+  );
+  const wh = writer.wh;
+  const runId = request.runId ?? newRunId();
   const summary: RunSummary = {
     runId,
     status: 'succeeded',
@@ -77,6 +108,7 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     name: string,
     fn: () => Promise<T>,
   ): Promise<T> => {
+    await safePoint(`step:${name}`, request.signal);
     reporter.stepStarted(name);
     const { result, record } = await recordStep(wh, runId, name, fn);
     summary.steps.push(record);
@@ -84,10 +116,16 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     return result;
   };
 
+  const wants = (source: string) => request.sources === undefined || request.sources.includes(source);
   try {
-    await startRun(wh, runId, asOf, request.trigger ?? 'cli');
+    const warning = permissionWarning(wh.path);
+    if (warning) reporter.info(warning);
+    // We hold the lock, so any other run still 'running' belongs to a dead process.
+    summary.abandoned = await markAbandonedRuns(wh, runId);
+    for (const id of summary.abandoned) reporter.info(`run ${id} was left unfinished: marked abandoned`);
+    await startRun(wh, runId, asOf, trigger);
     const files = config.sources.files;
-    if (files !== false) {
+    if (files !== false && wants('files')) {
       const dir = resolve(request.sourceDir ?? files.dir);
       if (!existsSync(dir)) throw new StepError('load:files', `source directory not found: ${dir}`, 0);
       await step('load:files', async () => {
@@ -95,7 +133,11 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
           dir,
           runId,
           maxRejectShare: files.maxRejectShare,
-          log: (m) => reporter.info(m),
+          log: (m) => {
+            const table = /^(\w+): reading/.exec(m)?.[1];
+            if (table) safePointSync(`load:${table}`); // test hook only
+            reporter.info(m);
+          },
         });
         const rowsIn = summary.loads.reduce((n, t) => n + t.rowsRead, 0);
         const rowsOut = summary.loads.reduce((n, t) => n + t.rowsLoaded, 0);
@@ -103,71 +145,107 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
       });
     }
 
-    const segments =
-      request.segments ??
-      (
-        await step('segments:load', async () => {
-          const all = await loadSegments(resolve(config.segments.dir));
-          const enabled = all.filter((s) => !config.segments.disabled.includes(s.definition.name));
-          return { rowsOut: enabled.length, segments: enabled };
-        })
-      ).segments;
+    // Keep after every source's load: rows of forgotten customers that a load brought back are dropped here.
+    const purge = await dropForgottenCustomers(wh);
+    if (purge.customers > 0 || Object.keys(purge.deleted).length > 0) {
+      summary.forgotten = purge;
+      reporter.info(`dropped reloaded rows of forgotten customers: ${JSON.stringify(purge.deleted)}`);
+    }
 
-    await step('segments:evaluate', async () => {
-      summary.segments = await evaluateSegments(wh, segments, asOf, (done, total, name) =>
-        reporter.progress('segments:evaluate', done, total, name),
-      );
-      return { rowsOut: summary.segments.reduce((n, s) => n + s.members, 0), detail: summary.segments };
-    });
+    if (request.evaluate !== false) {
+      const segments =
+        request.segments ??
+        (
+          await step('segments:load', async () => {
+            const all = await loadSegments(resolve(config.segments.dir));
+            const enabled = all.filter((s) => !config.segments.disabled.includes(s.definition.name));
+            return { rowsOut: enabled.length, segments: enabled };
+          })
+        ).segments;
 
-    await step('audiences:store', async () => {
-      summary.audiences = await storeMembership(wh, runId, asOf);
-      return {
-        rowsOut: summary.audiences.reduce((n, a) => n + a.members, 0),
-        detail: summary.audiences.map(({ audience, members, entered, exited }) => ({
-          audience,
-          members,
-          entered,
-          exited,
-        })),
-      };
-    });
+      await step('segments:evaluate', async () => {
+        summary.segments = await evaluateSegments(wh, segments, asOf, (done, total, name) =>
+          reporter.progress('segments:evaluate', done, total, name),
+        );
+        return { rowsOut: summary.segments.reduce((n, s) => n + s.members, 0), detail: summary.segments };
+      });
 
-    for (const destination of request.destinations ?? configuredDestinations(config)) {
-      await step(`sync:${destination.name}`, async () => {
-        const report = await destination.sync({
-          wh,
-          runId,
-          asOf,
-          dryRun: request.dryRun ?? false,
-          force: request.force ?? false,
-          fullRefresh: request.fullRefresh ?? false,
-          log: (m) => reporter.info(m),
-        });
-        summary.destinations.push(report);
-        const failed = report.audiences.filter((a) => a.status === 'failed');
-        if (failed.length > 0) {
-          summary.status = 'failed';
-          summary.error ??= {
-            step: `sync:${destination.name}`,
-            message: failed.map((a) => `${a.audience}: ${a.message ?? 'failed'}`).join('; '),
-          };
-        }
+      await step('audiences:store', async () => {
+        summary.audiences = await storeMembership(wh, runId, asOf);
         return {
-          rowsOut: report.audiences.reduce((n, a) => n + a.adds + a.removes, 0),
-          detail: report.audiences.map(({ samples: _samples, ...rest }) => rest),
+          rowsOut: summary.audiences.reduce((n, a) => n + a.members, 0),
+          detail: summary.audiences.map(({ audience, members, entered, exited }) => ({
+            audience,
+            members,
+            entered,
+            exited,
+          })),
         };
       });
+
+      const destinations = request.destinations ?? configuredDestinations(config);
+      for (const destination of destinations) {
+        await step(`sync:${destination.name}`, async () => {
+          const report = await destination.sync({
+            wh,
+            runId,
+            asOf,
+            dryRun: request.dryRun ?? false,
+            force: request.force ?? false,
+            fullRefresh: request.fullRefresh ?? false,
+            log: (m) => reporter.info(m),
+          });
+          summary.destinations.push(report);
+          const failed = report.audiences.filter((a) => a.status === 'failed');
+          if (failed.length > 0) {
+            summary.status = 'failed';
+            summary.error ??= {
+              step: `sync:${destination.name}`,
+              message: failed.map((a) => `${a.audience}: ${a.message ?? 'failed'}`).join('; '),
+            };
+          }
+          return {
+            rowsOut: report.audiences.reduce((n, a) => n + a.adds + a.removes, 0),
+            detail: report.audiences.map(({ samples: _samples, ...rest }) => rest),
+          };
+        });
+      }
+      // Forget requests reached every configured destination once a real sync of all of them succeeded.
+      const all = configuredDestinations(config).map((d) => d.name);
+      if (
+        !summary.dryRun &&
+        summary.status === 'succeeded' &&
+        all.every((name) => destinations.some((d) => d.name === name))
+      ) {
+        await markForgetRequestsSynced(wh);
+      }
     }
     await finishRun(wh, runId, summary.status, summary.error?.message);
   } catch (err) {
-    const step = err instanceof StepError ? err.step : 'run';
+    const step = err instanceof StepError ? err.step : err instanceof RunCancelled ? err.point : 'run';
     const message = (err as Error).message ?? String(err);
-    summary.status = 'failed';
+    summary.status = err instanceof RunCancelled ? 'cancelled' : 'failed';
     summary.error = { step, message };
-    await finishRun(wh, runId, 'failed', `${step}: ${message}`).catch(() => {});
+    await finishRun(wh, runId, summary.status, `${step}: ${message}`).catch(() => {});
+  }
+  let reasons: AlertReason[] = [];
+  try {
+    if (request.alerts !== false) {
+      reasons = await alertReasons(wh, summary, config.alerts).catch((err: Error) => {
+        reporter.info(`alerts: cannot check this run: ${err.message}`);
+        return [];
+      });
+    }
   } finally {
-    wh.close();
+    writer.close();
+  }
+  if (reasons.length > 0) {
+    // Sent after the database is closed and unlocked: a slow webhook never holds up the next run.
+    const deliveries = await deliverAlert(buildPayload(summary, reasons, trigger), config.alerts);
+    summary.alerts = { reasons, deliveries };
+    for (const d of deliveries) {
+      reporter.info(d.ok ? `alert sent (${d.channel})` : `alert NOT delivered (${d.channel}): ${d.error}`);
+    }
   }
   return summary;
 }

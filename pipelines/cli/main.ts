@@ -11,12 +11,18 @@ import {
 } from '../../dsl/index.ts';
 import { Warehouse } from '../../warehouse/warehouse.ts';
 import { DEMO_AS_OF, ensureDemo } from '../demo/generate.ts';
+import { registerOpsCommands, stopOnSignals } from '../ops/commands.ts';
+import { ScheduleError } from '../ops/schedule.ts';
+import { busyError, DatabaseBusyError, EXIT_BUSY } from '../ops/writer.ts';
 import { runPipeline } from '../run.ts';
 import { formatRunSummary } from './format.ts';
 import { terminalReporter } from './reporter.ts';
 
-/** Exit codes: 0 ok, 1 the job failed, 2 bad usage or configuration. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 ok, 1 the job failed, 2 bad usage or configuration, 75 the database is busy (another run holds
+ * it: try again later), 130 the run was stopped by SIGINT/SIGTERM at a safe point.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, busy: EXIT_BUSY, interrupted: 130 } as const;
 
 /** A failure to report as one clear line, without a stack trace. */
 export class UserError extends Error {
@@ -50,6 +56,10 @@ interface RunFlags {
 
 async function runCommand(flags: RunFlags, trigger: string, config?: RetargetConfig): Promise<number> {
   const cfg = config ?? (await loadConfig(flags.config));
+  // First SIGINT/SIGTERM: stop at the next safe point (status 'cancelled'); second: exit at once.
+  const stop = stopOnSignals((sig) =>
+    process.stderr.write(`retarget: ${sig}: stopping at the next safe point (again to exit now)\n`),
+  );
   const summary = await runPipeline({
     config: cfg,
     sourceDir: flags.sourceDir,
@@ -59,12 +69,17 @@ async function runCommand(flags: RunFlags, trigger: string, config?: RetargetCon
     force: flags.force,
     fullRefresh: flags.fullRefresh,
     trigger,
+    signal: stop.signal,
     reporter: terminalReporter(process.stderr, flags.json),
-  });
+  }).finally(() => stop.dispose());
   process.stdout.write(
     flags.json ? `${JSON.stringify(summary, jsonReplacer, 2)}\n` : `\n${formatRunSummary(summary)}\n`,
   );
-  return summary.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+  return summary.status === 'succeeded'
+    ? EXIT.ok
+    : summary.status === 'cancelled'
+      ? EXIT.interrupted
+      : EXIT.failed;
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {
@@ -79,6 +94,8 @@ async function openForReading(config: RetargetConfig, db?: string): Promise<Ware
   try {
     return await Warehouse.open({ path, readOnly: true });
   } catch (err) {
+    const busy = busyError(err, path);
+    if (busy) throw new UserError(`${busy.message}. Try again when it finishes.`, EXIT.busy);
     const message = (err as Error).message;
     if (/lock/i.test(message)) {
       throw new UserError(
@@ -272,11 +289,22 @@ export function buildProgram(): Command {
       process.stdout.write(`${segments.length} segment(s) valid\n`);
     });
 
+  registerOpsCommands(program, {
+    config,
+    openForReading,
+    userError: (message, exitCode) => new UserError(message, exitCode),
+    setExitCode: (code) => program.setOptionValue('exitCode', code),
+    interrupted: EXIT.interrupted,
+  });
+
   return program;
 }
 
 /** Runs the CLI; returns the process exit code. Errors become one clear line, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
+  // Everything retarget writes (DuckDB file and WAL, audience exports, lock) holds or derives from customer
+  // PII: owner-only, whatever the shell's umask.
+  process.umask(0o077);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -286,11 +314,19 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const exitCode =
-      err instanceof UserError ? err.exitCode : err instanceof ConfigError ? EXIT.usage : EXIT.failed;
+      err instanceof UserError
+        ? err.exitCode
+        : err instanceof DatabaseBusyError
+          ? EXIT.busy
+          : err instanceof ConfigError || err instanceof ScheduleError
+            ? EXIT.usage
+            : EXIT.failed;
     const name = (err as Error).name;
     const known =
       err instanceof UserError ||
       err instanceof ConfigError ||
+      err instanceof DatabaseBusyError ||
+      err instanceof ScheduleError ||
       /DefinitionError|SourceError|IngestError/.test(name);
     process.stderr.write(`retarget: ${(err as Error).message}\n`);
     if (!known && process.env.RETARGET_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);

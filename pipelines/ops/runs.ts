@@ -1,0 +1,266 @@
+import type { Warehouse } from '../../warehouse/warehouse.ts';
+
+/**
+ * Run history: finding runs a dead process left 'running', and reading runs back for `retarget runs`.
+ */
+
+/**
+ * Marks runs (and their steps) still 'running' as 'abandoned'. Only call it while holding the database's lock:
+ * then no live process can own such a run, so it was killed (SIGKILL, power loss) or crashed.
+ */
+export async function markAbandonedRuns(wh: Warehouse, detectedBy: string): Promise<string[]> {
+  const rows = await wh.all<{ run_id: string }>(
+    `SELECT run_id FROM pipeline_runs WHERE status = 'running' AND run_id <> $1 ORDER BY started_at`,
+    [detectedBy],
+  );
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.run_id);
+  await wh.transaction(async () => {
+    await wh.run(
+      `UPDATE pipeline_steps SET status = 'abandoned'
+       WHERE status = 'running' AND run_id IN (SELECT unnest($1::VARCHAR[]))`,
+      [ids],
+    );
+    await wh.run(
+      `UPDATE pipeline_runs SET status = 'abandoned',
+         error = 'the process ended without finishing (killed or crashed); found by run ' || $2
+       WHERE run_id IN (SELECT unnest($1::VARCHAR[]))`,
+      [ids, detectedBy],
+    );
+  });
+  return ids;
+}
+
+export interface RunRow {
+  run_id: string;
+  started_at: Date;
+  finished_at: Date | null;
+  status: string;
+  as_of: Date;
+  trigger: string | null;
+  error: string | null;
+  seconds: number | null;
+  rows_rejected: number;
+}
+
+export async function listRuns(wh: Warehouse, limit = 20): Promise<RunRow[]> {
+  const rows = await wh.all<Omit<RunRow, 'seconds' | 'rows_rejected'> & { ms: bigint | null; rej: bigint }>(
+    `SELECT r.*, date_diff('millisecond', r.started_at, r.finished_at) AS ms,
+            (SELECT count(*) FROM rejected_rows x WHERE x.run_id = r.run_id) AS rej
+     FROM pipeline_runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map(({ ms, rej, ...r }) => ({
+    ...r,
+    seconds: ms === null ? null : Number(ms) / 1000,
+    rows_rejected: Number(rej),
+  }));
+}
+
+export interface RunDetail {
+  run: RunRow;
+  steps: Array<{
+    step: string;
+    status: string;
+    started_at: Date;
+    finished_at: Date | null;
+    seconds: number | null;
+    rows_in: number | null;
+    rows_out: number | null;
+    error: string | null;
+  }>;
+  rejected: Array<{ table: string; reason: string; rows: number }>;
+  syncs: Array<{
+    destination: string;
+    audience: string;
+    status: string;
+    adds: number;
+    removes: number;
+    invalid_entries: number;
+    error: string | null;
+  }>;
+  audiences: Array<{ audience: string; members: number; entered: number; exited: number }>;
+}
+
+/** One run by id, 'last', or a unique id prefix. */
+export async function showRun(wh: Warehouse, ref: string): Promise<RunDetail | undefined> {
+  const matches = await wh.all<{ run_id: string }>(
+    ref === 'last' || ref === 'latest'
+      ? 'SELECT run_id FROM pipeline_runs ORDER BY started_at DESC, run_id DESC LIMIT 1'
+      : 'SELECT run_id FROM pipeline_runs WHERE starts_with(run_id, $1) ORDER BY run_id LIMIT 2',
+    ref === 'last' || ref === 'latest' ? [] : [ref],
+  );
+  const exact = matches.find((m) => m.run_id === ref);
+  if (!exact && matches.length !== 1) return undefined;
+  const runId = (exact ?? matches[0]!).run_id;
+  const run = (
+    await wh.all<Omit<RunRow, 'seconds' | 'rows_rejected'> & { ms: bigint | null; rej: bigint }>(
+      `SELECT r.*, date_diff('millisecond', r.started_at, r.finished_at) AS ms,
+              (SELECT count(*) FROM rejected_rows x WHERE x.run_id = r.run_id) AS rej
+       FROM pipeline_runs r WHERE run_id = $1`,
+      [runId],
+    )
+  ).map(({ ms, rej, ...r }) => ({
+    ...r,
+    seconds: ms === null ? null : Number(ms) / 1000,
+    rows_rejected: Number(rej),
+  }))[0]!;
+  const steps = await wh.all<{
+    step: string;
+    status: string;
+    started_at: Date;
+    finished_at: Date | null;
+    ms: bigint | null;
+    rows_in: bigint | null;
+    rows_out: bigint | null;
+    error: string | null;
+  }>(
+    `SELECT step, status, started_at, finished_at, date_diff('millisecond', started_at, finished_at) AS ms,
+            rows_in, rows_out,
+            CASE WHEN status <> 'succeeded' THEN try(json_extract_string(detail, '$.error')) END AS error
+     FROM pipeline_steps WHERE run_id = $1 ORDER BY started_at, step`,
+    [runId],
+  );
+  // Reasons carry the offending value after a colon ("unparseable ordered_at: 31/02"): group by the kind.
+  const rejected = await wh.all<{ table: string; reason: string; rows: bigint }>(
+    `SELECT table_name AS "table", split_part(reason, ':', 1) AS reason, count(*) AS rows
+     FROM rejected_rows WHERE run_id = $1 GROUP BY ALL ORDER BY rows DESC, "table", reason`,
+    [runId],
+  );
+  const syncs = await wh.all<{
+    destination: string;
+    audience: string;
+    status: string;
+    adds: bigint;
+    removes: bigint;
+    invalid_entries: bigint;
+    error: string | null;
+  }>(
+    `SELECT destination, audience, status, adds, removes, invalid_entries, error
+     FROM destination_syncs WHERE run_id = $1 ORDER BY destination, audience`,
+    [runId],
+  );
+  const audiences = await wh.all<{ audience: string; members: bigint; entered: bigint; exited: bigint }>(
+    'SELECT audience, members, entered, exited FROM audience_snapshots WHERE run_id = $1 ORDER BY audience',
+    [runId],
+  );
+  const num = (v: bigint | null) => (v === null ? null : Number(v));
+  return {
+    run,
+    steps: steps.map(({ ms, rows_in, rows_out, ...s }) => ({
+      ...s,
+      seconds: ms === null ? null : Number(ms) / 1000,
+      rows_in: num(rows_in),
+      rows_out: num(rows_out),
+    })),
+    rejected: rejected.map((r) => ({ ...r, rows: Number(r.rows) })),
+    syncs: syncs.map((s) => ({
+      ...s,
+      adds: Number(s.adds),
+      removes: Number(s.removes),
+      invalid_entries: Number(s.invalid_entries),
+    })),
+    audiences: audiences.map((a) => ({
+      audience: a.audience,
+      members: Number(a.members),
+      entered: Number(a.entered),
+      exited: Number(a.exited),
+    })),
+  };
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '-');
+const secs = (s: number | null) => (s === null ? '-' : `${s.toFixed(1)}s`);
+
+export function formatRunList(runs: RunRow[]): string {
+  if (runs.length === 0) return 'No runs yet.';
+  const rows = runs.map((r) => [
+    r.run_id,
+    r.status,
+    iso(r.started_at),
+    secs(r.seconds),
+    iso(r.as_of),
+    r.trigger ?? '',
+    String(r.rows_rejected),
+    r.error ? oneLine(r.error, 60) : '',
+  ]);
+  return grid(['run', 'status', 'started', 'took', 'as of', 'trigger', 'rejected', 'error'], rows);
+}
+
+export function formatRunDetail(d: RunDetail): string {
+  const r = d.run;
+  const out = [
+    `Run ${r.run_id}: ${r.status}`,
+    `  started ${iso(r.started_at)}, finished ${iso(r.finished_at)} (${secs(r.seconds)}), as of ${iso(r.as_of)}, trigger ${r.trigger ?? '-'}`,
+  ];
+  if (r.error) out.push(`  error: ${r.error}`);
+  out.push(
+    '',
+    'Steps',
+    grid(
+      ['step', 'status', 'started', 'took', 'rows in', 'rows out', 'error'],
+      d.steps.map((s) => [
+        s.step,
+        s.status,
+        iso(s.started_at),
+        secs(s.seconds),
+        s.rows_in === null ? '' : String(s.rows_in),
+        s.rows_out === null ? '' : String(s.rows_out),
+        s.error ? oneLine(s.error, 80) : '',
+      ]),
+    ),
+  );
+  out.push('', `Rejected rows: ${r.rows_rejected}`);
+  if (d.rejected.length) {
+    out.push(
+      grid(
+        ['table', 'reason', 'rows'],
+        d.rejected.map((x) => [x.table, x.reason, String(x.rows)]),
+      ),
+      `  See: SELECT table_name, reason, raw, source FROM rejected_rows WHERE run_id = '${r.run_id}'`,
+    );
+  }
+  if (d.audiences.length) {
+    out.push(
+      '',
+      'Audiences',
+      grid(
+        ['audience', 'members', 'entered', 'exited'],
+        d.audiences.map((a) => [a.audience, String(a.members), String(a.entered), String(a.exited)]),
+      ),
+    );
+  }
+  out.push('', d.syncs.length ? 'Syncs' : 'Syncs: none recorded');
+  if (d.syncs.length) {
+    out.push(
+      grid(
+        ['destination', 'audience', 'status', 'adds', 'removes', 'invalid', 'error'],
+        d.syncs.map((s) => [
+          s.destination,
+          s.audience,
+          s.status,
+          String(s.adds),
+          String(s.removes),
+          String(s.invalid_entries),
+          s.error ? oneLine(s.error, 60) : '',
+        ]),
+      ),
+    );
+  }
+  return out.join('\n');
+}
+
+function oneLine(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+function grid(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
+}
