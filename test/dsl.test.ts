@@ -376,15 +376,27 @@ describe('compileSegment and explainSegment', () => {
     'test',
   );
 
-  it('compiles to one parameterised, set-based statement', () => {
+  it('compiles to one set-based statement with values inlined as literals', () => {
     const { sql, parameters } = compileSegment(def, { asOf: new Date(T) });
     expect(sql.startsWith('WITH')).toBe(true);
     expect(sql).not.toContain(';');
     expect(sql).not.toMatch(/EXISTS|LATERAL/i); // no correlated subqueries: joins only
     expect(sql).toContain('ANTI JOIN');
-    expect(parameters).toContainEqual(new Date(T));
-    expect(parameters).toContainEqual(daysBefore(14));
-    expect(parameters).toContain('view_item');
+    expect(sql).toContain("e.occurred_at > TIMESTAMP '2026-03-17 00:00:00.000'");
+    expect(parameters).toEqual([]);
+  });
+
+  it('escapes values and odd event names', async () => {
+    const store = await testStore();
+    try {
+      await store.event('c1', "it's \\ odd", { at: daysBefore(1) });
+      const s = segment('odd').describe('x').where(performed("it's \\ odd"));
+      expect(await store.rows(s, { asOf: T })).toEqual([
+        { audience: 'odd', customer_id: 'c1', attributes: { it_s___odd_count: 1 } },
+      ]);
+    } finally {
+      store.close();
+    }
   });
 
   it('explainSegment inlines parameters into SQL that runs and gives the same members', async () => {
