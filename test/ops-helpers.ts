@@ -69,7 +69,9 @@ export async function writeStore(dir: string, opts: { customers: number; events?
     await wh.run(`COPY (SELECT 'c' || i AS customer_id, 'c' || i || '@example.com' AS email, '+1555' || lpad(i::VARCHAR, 7, '0') AS phone,
         'First' || i AS first_name, 'US' AS country, TIMESTAMP '2025-01-01' AS created_at, true AS ads_consent
       FROM range(1, ${n + 1}) t(i)) TO ${q('customers.csv')} (HEADER)`);
-    await wh.run(`COPY (SELECT 'p1' AS product_id, 'Mug' AS name, 'Kitchen' AS category, 10 AS price) TO ${q('products.csv')} (HEADER)`);
+    await wh.run(
+      `COPY (SELECT 'p1' AS product_id, 'Mug' AS name, 'Kitchen' AS category, 10 AS price) TO ${q('products.csv')} (HEADER)`,
+    );
     await wh.run(`COPY (SELECT 'o' || i AS order_id, 'c' || i AS customer_id, TIMESTAMP '2026-01-01' + INTERVAL (i % 100) MINUTE AS ordered_at,
         'completed' AS status, 10 AS total, 'USD' AS currency FROM range(1, ${n + 1}) t(i)) TO ${q('orders.csv')} (HEADER)`);
     await wh.run(`COPY (SELECT 'o' || i AS order_id, 'p1' AS product_id, 1 AS quantity, 10 AS unit_price

@@ -18,14 +18,14 @@ export async function markAbandonedRuns(wh: Warehouse, detectedBy: string): Prom
   await wh.transaction(async () => {
     await wh.run(
       `UPDATE pipeline_steps SET status = 'abandoned'
-       WHERE status = 'running' AND run_id IN (SELECT unnest($1::VARCHAR[]))`,
-      [ids],
+       WHERE status = 'running' AND run_id IN (SELECT run_id FROM pipeline_runs WHERE status = 'running' AND run_id <> $1)`,
+      [detectedBy],
     );
     await wh.run(
       `UPDATE pipeline_runs SET status = 'abandoned',
-         error = 'the process ended without finishing (killed or crashed); found by run ' || $2
-       WHERE run_id IN (SELECT unnest($1::VARCHAR[]))`,
-      [ids, detectedBy],
+         error = 'the process ended without finishing (killed or crashed); found by run ' || $1
+       WHERE status = 'running' AND run_id <> $1`,
+      [detectedBy],
     );
   });
   return ids;

@@ -1,0 +1,160 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireLock, LockBusyError, lockPathFor, readLockHolder } from '../pipelines/ops/lock.ts';
+import { cli, type Sandbox, sandbox, startCli, withDb, writeStore } from './ops-helpers.ts';
+
+/** A pid that certainly belongs to no live process: a child that has already exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  });
+  return Number(r.stdout);
+}
+
+describe('the lock file', () => {
+  let s: Sandbox;
+  beforeAll(() => {
+    s = sandbox();
+  });
+  afterAll(() => s.cleanup());
+
+  it('is taken atomically, names its holder, and refuses a second taker while the holder lives', () => {
+    const lock = acquireLock(s.db, 'retarget run (test)');
+    try {
+      const content = JSON.parse(readFileSync(lockPathFor(s.db), 'utf8'));
+      expect(content).toMatchObject({
+        pid: process.pid,
+        hostname: hostname(),
+        command: 'retarget run (test)',
+      });
+      expect(statSync(lockPathFor(s.db)).mode & 0o777).toBe(0o600);
+      expect(readLockHolder(s.db)?.pid).toBe(process.pid);
+      let error: unknown;
+      try {
+        acquireLock(s.db, 'second');
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(LockBusyError);
+      expect((error as Error).message).toMatch(
+        new RegExp(`retarget run \\(test\\) \\(pid ${process.pid} on .+, since \\d{4}-`),
+      );
+    } finally {
+      lock.release();
+    }
+    expect(existsSync(lockPathFor(s.db))).toBe(false);
+    // No temp or takeover files are left next to the database.
+    expect(readdirSync(join(s.dir, 'db')).filter((f) => f.includes('.lock'))).toEqual([]);
+  });
+
+  it('takes over a stale lock left by a dead process, or by a pid now reused by another process', () => {
+    const stale = {
+      pid: deadPid(),
+      hostname: hostname(),
+      startedAt: '2026-01-01T03:00:00.000Z',
+      command: 'x',
+    };
+    writeFileSync(lockPathFor(s.db), JSON.stringify(stale));
+    expect(readLockHolder(s.db)).toBeUndefined();
+    const lock = acquireLock(s.db, 'taker');
+    expect(JSON.parse(readFileSync(lockPathFor(s.db), 'utf8')).pid).toBe(process.pid);
+    lock.release();
+
+    // Our own (live) pid, but with another process start time: the pid was reused, the holder is gone.
+    writeFileSync(lockPathFor(s.db), JSON.stringify({ ...stale, pid: process.pid, procStart: '1' }));
+    const again = acquireLock(s.db, 'taker');
+    again.release();
+  });
+
+  it('treats a holder on another host as alive (it cannot be checked from here)', () => {
+    const remote = {
+      pid: deadPid(),
+      hostname: 'elsewhere.example',
+      startedAt: '2026-01-01T03:00:00Z',
+      command: 'x',
+    };
+    writeFileSync(lockPathFor(s.db), JSON.stringify(remote));
+    expect(() => acquireLock(s.db, 'taker')).toThrow(/pid \d+ on elsewhere.example/);
+    writeFileSync(lockPathFor(s.db), '');
+    expect(() => acquireLock(s.db, 'taker')).toThrow(LockBusyError); // unreadable: assume held
+  });
+});
+
+describe('two runs at once', () => {
+  let s: Sandbox;
+  beforeAll(async () => {
+    s = sandbox();
+    await writeStore(s.store, { customers: 30, events: 200 });
+  });
+  afterAll(() => s.cleanup());
+
+  it('refuses the second run with exit 75, lets `runs` say why it cannot read, and recovers after a SIGKILL', async () => {
+    // Owner-only files even under a permissive umask.
+    const first = startCli(['--config', s.config, 'run'], {
+      RETARGET_TEST_HOLD_AT: 'step:segments:evaluate',
+    });
+    await first.waitFor(/holding at step:segments:evaluate/);
+    const pid = first.child.pid!;
+
+    const second = await cli(['--config', s.config, 'run']);
+    expect(second.code).toBe(75);
+    expect(second.stderr).toMatch(
+      new RegExp(`busy: retarget run \\(cli\\) \\(pid ${pid} on .+, since \\d{4}-`),
+    );
+
+    const runs = await cli(['--config', s.config, 'runs']);
+    expect(runs.code).toBe(75);
+    expect(runs.stderr).toMatch(new RegExp(`a run is in progress: retarget run \\(cli\\) \\(pid ${pid}`));
+    expect(runs.stderr).toMatch(/try again later/);
+
+    // While the run is active: the database, its WAL and the lock are owner-only.
+    for (const f of readdirSync(join(s.dir, 'db'))) {
+      expect({ f, mode: statSync(join(s.dir, 'db', f)).mode & 0o077 }).toEqual({ f, mode: 0 });
+    }
+    expect(readdirSync(join(s.dir, 'db'))).toContain('retarget.duckdb.wal');
+
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(lockPathFor(s.db))).toBe(true); // stale: nobody cleaned it up
+
+    const third = await cli(['--config', s.config, 'run', '--json']);
+    expect(third.code, third.stderr).toBe(0);
+    const summary = JSON.parse(third.stdout);
+    expect(summary.status).toBe('succeeded');
+    expect(summary.abandoned).toHaveLength(1);
+    expect(existsSync(lockPathFor(s.db))).toBe(false);
+
+    await withDb(s.db, async (wh) => {
+      const runs = await wh.all<{ run_id: string; status: string; error: string | null }>(
+        'SELECT run_id, status, error FROM pipeline_runs ORDER BY started_at',
+      );
+      expect(runs.map((r) => r.status)).toEqual(['abandoned', 'succeeded']);
+      expect(runs[0]!.run_id).toBe(summary.abandoned[0]);
+      expect(runs[0]!.error).toMatch(/killed or crashed.*found by run/);
+      const steps = await wh.all<{ step: string; status: string }>(
+        'SELECT step, status FROM pipeline_steps WHERE run_id = $1 ORDER BY started_at',
+        [runs[0]!.run_id],
+      );
+      expect(steps.map((x) => x.status)).not.toContain('running');
+      // The killed run's load committed; the rerun skipped the files and still holds every row once.
+      expect(await wh.scalar('SELECT count(*) FROM customers')).toBe(30);
+      expect(await wh.scalar('SELECT count(*) FROM events')).toBe(200);
+      expect(await wh.scalar('SELECT count(*) FROM audience_members')).toBe(30);
+    });
+
+    const list = await cli(['--config', s.config, 'runs']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/abandoned/);
+    const detail = await cli(['--config', s.config, 'runs', summary.runId]);
+    expect(detail.stdout).toMatch(/sync:csv\s+succeeded/);
+    expect(detail.stdout).toMatch(/csv\s+buyers\s+synced\s+30/);
+
+    // Database file and exports stay owner-only after the run.
+    expect(statSync(s.db).mode & 0o777).toBe(0o600);
+    for (const f of readdirSync(s.audiences)) expect(statSync(join(s.audiences, f)).mode & 0o777).toBe(0o600);
+  });
+});
