@@ -232,6 +232,24 @@ describe('GA4 Data API source against a local gRPC GA4', () => {
     expect(r.rowsLoaded).toBe(r.rowsRead - 1);
   });
 
+  it('keeps values with line breaks or the field separator as one field', async () => {
+    fake.facts = [
+      {
+        date: '20261119',
+        customer: 'c1',
+        eventName: 'view_item',
+        itemId: 'p|1',
+        itemCategory: 'Shoes\nand\u001fBoots',
+        count: 2,
+      },
+    ];
+    const r = await pullGa4DataApi(wh, config, { runId: 'r1', asOf: AS_OF });
+    expect(r.rowsRejected).toBe(0);
+    expect(await wh.all('SELECT customer_id, product_id, category, event_count FROM events')).toEqual([
+      { customer_id: 'c1', product_id: 'p|1', category: 'Shoes and Boots', event_count: 2 },
+    ]);
+  });
+
   it('counts rows GA4 flags as thresholded', async () => {
     fake.thresholded = true;
     const r = await pullGa4DataApi(wh, config, { runId: 'r1', asOf: AS_OF });
@@ -274,7 +292,7 @@ describe('GA4 configuration', () => {
       customerDimension: 'customUser:customer_id',
       backfillDays: 90,
       trailingDays: 3,
-      pageSize: 250_000,
+      pageSize: 100_000,
     });
     expect(c?.reports.map((r) => r.name)).toEqual(['ecommerce_items', 'wishlists']);
     expect(() => ga4ConfigFromEnv({ GA4_PROPERTY_ID: '42', GA4_INSECURE: '1' })).toThrow(

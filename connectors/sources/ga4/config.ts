@@ -93,8 +93,8 @@ export const ga4ConfigSchema = z
     wishlistItemDimension: z.union([z.literal('auto'), z.literal('none'), apiName]).default('auto'),
     backfillDays: z.number().int().min(1).max(3650).default(90),
     trailingDays: z.number().int().min(0).max(30).default(3),
-    /** Rows per request (GA4 allows up to 250,000). */
-    pageSize: z.number().int().min(1).max(250_000).default(250_000),
+    /** Rows per request (GA4 allows up to 250,000); a page is held in memory while staged (~5 KB per row). */
+    pageSize: z.number().int().min(1).max(250_000).default(100_000),
     /** Days per report request; each chunk of days is replaced atomically. */
     daysPerRequest: z.number().int().min(1).max(366).default(7),
     retries: z.number().int().min(0).max(20).default(5),

@@ -224,7 +224,12 @@ async function pullChunk(
       if (response.metadata?.subjectToThresholding) summary.thresholdedRows += rows.length;
       result.quota = quotaSnapshot(response) ?? result.quota;
       offset += rows.length;
-      const more = rows.length > 0 && offset < Number(response.rowCount ?? 0);
+      const total = Number(response.rowCount ?? 0);
+      ctx.log.info(
+        { report: report.name, from: chunk.from, to: chunk.to, rows: offset, of: total },
+        'GA4: page staged',
+      );
+      const more = rows.length > 0 && offset < total;
       // A partial chunk is never loaded: stop now and re-request the whole chunk next run.
       if (more && quotaSpent(result.quota)) throw new Ga4QuotaExhausted(quotaMessage(result.quota));
       if (!more) break;

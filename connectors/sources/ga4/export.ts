@@ -180,9 +180,13 @@ async function readerSql(wh: Warehouse, table: ExportTable): Promise<string> {
     : reader;
 }
 
-/** The value of an event parameter, whatever its type, as text. */
+/** The value struct of an event parameter (string_value, int_value, float_value, double_value). */
 function param(key: string): string {
-  const v = `list_filter(event_params, p -> p.key = ${sqlString(key)})[1].value`;
+  return `list_filter(event_params, p -> p.key = ${sqlString(key)})[1].value`;
+}
+
+/** Such a value as text, whatever its type. */
+function paramText(v: string): string {
   return `coalesce(${v}.string_value, CAST(${v}.int_value AS VARCHAR), CAST(${v}.double_value AS VARCHAR),
     CAST(${v}.float_value AS VARCHAR))`;
 }
@@ -194,18 +198,21 @@ function eventsSql(reader: string, table: ExportTable, eventNames: string[] | un
     WITH src AS (
       SELECT CAST(event_timestamp AS VARCHAR) AS _ts, event_name, NULLIF(trim(user_id), '') AS _user,
         NULLIF(trim(user_pseudo_id), '') AS _pseudo, event_params, items,
-        ${param('ga_session_id')} AS _session, ${param('item_id')} AS _p_item, ${param('item_category')} AS _p_cat
+        ${param('ga_session_id')} AS _v_session, ${param('item_id')} AS _v_item, ${param('item_category')} AS _v_cat
       FROM ${reader}
+      WHERE (NULLIF(trim(user_id), '') IS NOT NULL OR NULLIF(trim(user_pseudo_id), '') IS NOT NULL) ${filter}
     ),
     exploded AS (
       -- One row per item for events with items (ecommerce events), else one row per event.
-      SELECT *, unnest(CASE WHEN len(items) > 0 THEN range(1, len(items) + 1) ELSE [0] END) AS _idx
-      FROM src WHERE (_user IS NOT NULL OR _pseudo IS NOT NULL) ${filter}
+      SELECT *, ${paramText('_v_session')} AS _session, ${paramText('_v_item')} AS _p_item,
+        ${paramText('_v_cat')} AS _p_cat,
+        unnest(CASE WHEN len(items) > 0 THEN range(1, len(items) + 1) ELSE [0] END) AS _idx
+      FROM src
     )
     SELECT
       -- Stable per event and item: a re-read yields the same ids, and the table date prefix scopes replacement.
       'ga4x:${table.date}:' || md5(concat_ws(chr(31), coalesce(_pseudo, ''), coalesce(_ts, ''),
-        coalesce(event_name, ''), coalesce(CAST(event_params AS VARCHAR), ''), _idx)) AS event_id,
+        coalesce(event_name, ''), coalesce(CAST(hash(event_params) AS VARCHAR), ''), _idx)) AS event_id,
       _user AS customer_id,
       _pseudo AS anonymous_id,
       CASE WHEN _session IS NOT NULL THEN coalesce(_pseudo, _user) || ':' || _session END AS session_id,

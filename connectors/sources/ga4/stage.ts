@@ -1,3 +1,6 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sqlIdent, sqlString } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import type { RunReportResponse } from './client.ts';
@@ -10,6 +13,17 @@ export const DATA_API_SOURCE = 'ga4_data_api';
 const NO_VALUE = `('', '(not set)', '(other)', '(data deleted)')`;
 
 let counter = 0;
+let pageCounter = 0;
+const SEP = '\x1f';
+// The unit separator delimits fields; built from SEP so the intent stays explicit.
+const UNSAFE = new RegExp(`[${SEP}\\n\\r]`);
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
+
+/** A value as one field: the separator and line breaks cannot occur inside it (they become spaces). */
+function clean(value: string | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  return UNSAFE.test(value) ? value.replace(UNSAFE_ALL, ' ') : value;
+}
 
 /**
  * A temp table holding one chunk's report rows as GA4 returned them (dimension values d0.., metric values m0..,
@@ -34,21 +48,37 @@ export class ReportStage {
     return stage;
   }
 
-  /** Appends a page: the response rows go to DuckDB as one JSON document, parsed and inserted there. */
+  /**
+   * Appends a page in bulk: one pass copies the decoded values into a delimited text file that DuckDB's CSV reader
+   * loads (an order of magnitude faster than handing DuckDB the page as JSON on a small machine).
+   */
   async append(rows: NonNullable<RunReportResponse['rows']>): Promise<void> {
     if (!rows.length) return;
-    const { dimensions, metrics } = this.report;
-    const shape = `[{"dimensionValues":[{"value":"VARCHAR"}],"metricValues":[{"value":"VARCHAR"}]}]`;
-    const select = [
-      ...dimensions.map((_, i) => `r.dimensionValues[${i + 1}].value`),
-      ...metrics.map((_, i) => `r.metricValues[${i + 1}].value`),
-    ];
-    // JSON.stringify uses protobuf's toJSON: plain {dimensionValues:[{value}], metricValues:[{value}]} objects.
-    await this.wh.run(
-      `INSERT INTO ${sqlIdent(this.table)}
-       SELECT ${select.join(', ')} FROM (SELECT unnest(from_json($1, ${sqlString(shape)})) AS r)`,
-      [JSON.stringify(rows)],
-    );
+    const width = this.report.dimensions.length + this.report.metrics.length;
+    const lines: string[] = new Array(rows.length);
+    const nDims = this.report.dimensions.length;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as NonNullable<RunReportResponse['rows']>[number];
+      const dims = row.dimensionValues ?? [];
+      const mets = row.metricValues ?? [];
+      let line = '';
+      for (let c = 0; c < width; c++) {
+        const v = c < nDims ? dims[c] : mets[c - nDims];
+        line += (c ? SEP : '') + clean(v?.value);
+      }
+      lines[i] = line;
+    }
+    const file = join(tmpdir(), `${this.table}_${++pageCounter}.txt`);
+    writeFileSync(file, lines.join('\n'), { mode: 0o600 });
+    try {
+      const columns = Array.from({ length: width }, (_, i) => `c${i}: 'VARCHAR'`).join(', ');
+      await this.wh.run(
+        `INSERT INTO ${sqlIdent(this.table)} SELECT * FROM read_csv(${sqlString(file)}, delim = '\x1f',
+           quote = '', escape = '', header = false, auto_detect = false, columns = {${columns}})`,
+      );
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
 
   /** Rows without a customer value (anonymous traffic, '(other)'): not loadable per customer. */
