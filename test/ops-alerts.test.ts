@@ -1,0 +1,191 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type RetargetConfigInput } from '../config/config.ts';
+import { redact } from '../pipelines/ops/alerts.ts';
+import { runPipeline } from '../pipelines/run.ts';
+import type { Destination } from '../plans/types.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './fakes/webhook-receiver.ts';
+import { cli, type Sandbox, sandbox, writeConfig, writeStore } from './ops-helpers.ts';
+
+let hook: WebhookReceiver;
+beforeAll(async () => {
+  hook = await startWebhookReceiver();
+});
+afterAll(() => hook.close());
+afterEach(() => {
+  hook.requests.length = 0;
+  hook.respondWith(200);
+});
+
+function configFor(s: Sandbox, alerts: RetargetConfigInput['alerts'] = {}) {
+  return parseConfig(
+    {
+      database: s.db,
+      sources: { files: { dir: s.store } },
+      destinations: { csv: { dir: s.audiences } },
+      segments: { dir: s.segments },
+      alerts: { webhookUrl: hook.url, ...alerts },
+    },
+    'test',
+  );
+}
+
+/** A destination whose shrink guard holds every audience (the message carries PII that must not leak). */
+const holdingDestination: Destination = {
+  name: 'guarded',
+  async sync() {
+    return {
+      destination: 'guarded',
+      audiences: [
+        {
+          audience: 'buyers',
+          status: 'held',
+          adds: 0,
+          removes: 40,
+          size: 60,
+          message: 'shrinks 40% (last removed: jane.doe@example.com)',
+        },
+      ],
+    };
+  },
+};
+
+describe('alerts', () => {
+  it('a failed run POSTs one JSON alert to the webhook and pipes it to the command, without secrets or PII', async () => {
+    const s = sandbox();
+    try {
+      await writeStore(s.store, { customers: 5 });
+      writeFileSync(join(s.store, 'orders.csv'), 'order_id,customer_id\no1,c1\n'); // ordered_at missing
+      const dumped = join(s.dir, 'alert.json');
+      writeConfig(s, {
+        alerts: { command: `cat > '${dumped}'; echo "$RETARGET_ALERT_KIND" > '${dumped}.kind'` },
+      });
+      const r = await cli(['--config', s.config, 'run'], {
+        RETARGET_ALERT_WEBHOOK_URL: hook.url,
+        META_ACCESS_TOKEN: 'EAAB-super-secret-token',
+      });
+      expect(r.code).toBe(1);
+      expect(hook.requests).toHaveLength(1);
+      const req = hook.requests[0]!;
+      expect(req.method).toBe('POST');
+      expect(req.headers['content-type']).toBe('application/json');
+      const alert = JSON.parse(req.body);
+      expect(alert).toMatchObject({
+        source: 'retarget',
+        kind: 'run.failed',
+        run: { status: 'failed', trigger: 'cli' },
+        reasons: [{ kind: 'failure', step: 'load:files' }],
+      });
+      expect(alert.reasons[0].message).toMatch(/orders\.csv: missing required column ordered_at/);
+      expect(alert.text).toMatch(/failed in load:files/);
+      expect(JSON.parse(readFileSync(dumped, 'utf8'))).toEqual(alert);
+      expect(readFileSync(`${dumped}.kind`, 'utf8').trim()).toBe('run.failed');
+      for (const text of [req.body, r.stdout, r.stderr]) {
+        expect(text).not.toMatch(/secret-path-token|super-secret|@example\.com/);
+      }
+      expect(r.stderr).toMatch(/alert sent \(webhook\)/);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('alerts on held audiences and on a rejected-row spike; a quiet run sends nothing', async () => {
+    const s = sandbox();
+    try {
+      await writeStore(s.store, { customers: 100 });
+      const quiet = await runPipeline({ config: configFor(s), segments: [] });
+      expect(quiet.status).toBe('succeeded');
+      expect(quiet.alerts).toBeUndefined();
+      expect(hook.requests).toHaveLength(0);
+
+      // A new file with 2 bad rows in 100 (2%): loaded (under the 5% abort) but over the 1% alert share.
+      const good = Array.from({ length: 98 }, (_, i) => JSON.stringify({ customer_id: `z${i}` }));
+      const bad = [
+        '{"customer_id":"y1","created_at":"yesterday"}',
+        '{"customer_id":"y2","created_at":"31/02/2026"}',
+      ];
+      writeFileSync(join(s.store, 'customers.jsonl'), `${[...good, ...bad].join('\n')}\n`);
+      const spiky = await runPipeline({
+        config: configFor(s, { rejectedRows: { minRows: 2 } }),
+        segments: [],
+        destinations: [holdingDestination],
+      });
+      expect(spiky.status).toBe('succeeded');
+      expect(hook.requests).toHaveLength(1);
+      const alert = JSON.parse(hook.requests[0]!.body);
+      expect(alert.kind).toBe('run.attention');
+      expect(alert.reasons).toEqual([
+        {
+          kind: 'held',
+          destination: 'guarded',
+          audience: 'buyers',
+          message: 'shrinks 40% (last removed: <email>)',
+        },
+        {
+          kind: 'rejected_rows',
+          table: 'customers',
+          rowsRead: 100,
+          rowsRejected: 2,
+          share: 0.02,
+          baseline: 0,
+        },
+      ]);
+      expect(spiky.alerts?.deliveries).toEqual([{ channel: 'webhook', ok: true }]);
+
+      // Rules can be switched off.
+      hook.requests.length = 0;
+      const off = await runPipeline({
+        config: configFor(s, { onHeld: false, rejectedRows: false }),
+        segments: [],
+        destinations: [holdingDestination],
+      });
+      expect(off.alerts).toBeUndefined();
+      expect(hook.requests).toHaveLength(0);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('a webhook that fails is reported, never fails the run, and never shows its secret path', async () => {
+    const s = sandbox();
+    try {
+      hook.respondWith(500);
+      const summary = await runPipeline({
+        config: configFor(s),
+        segments: [],
+        destinations: [holdingDestination],
+      });
+      expect(summary.status).toBe('succeeded');
+      expect(summary.alerts?.deliveries).toEqual([
+        { channel: 'webhook', ok: false, error: `${new URL(hook.url).origin} answered HTTP 500` },
+      ]);
+      const unreachable = await runPipeline({
+        config: configFor(s, { webhookUrl: 'http://127.0.0.1:9/hooks/secret-path-token', timeoutSeconds: 2 }),
+        segments: [],
+        destinations: [holdingDestination],
+      });
+      expect(unreachable.alerts?.deliveries[0]).toMatchObject({ channel: 'webhook', ok: false });
+      expect(unreachable.alerts?.deliveries[0]?.error).not.toMatch(/secret-path-token/);
+      expect(existsSync(s.db)).toBe(true);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('redacts emails, phone numbers, tokens and secret environment values, but keeps timestamps and counts', () => {
+    const env = { META_ACCESS_TOKEN: 'EAABsecretvalue123', HOME: '/home/someone-long-enough' };
+    expect(
+      redact(
+        'Jane <JANE.Doe@Example.org> +1 (555) 123-4567 at 2026-11-22 03:00:00: 1234 rows; ' +
+          'GET /v19.0/act_1/customaudiences?access_token=EAABsecretvalue123&x=1 Authorization: Bearer abc.def',
+        env,
+      ),
+    ).toBe(
+      'Jane <<email>> <number> at 2026-11-22 03:00:00: 1234 rows; ' +
+        'GET /v19.0/act_1/customaudiences?access_token=<redacted>&x=1 Authorization: Bearer <redacted>',
+    );
+    expect(redact('failed: EAABsecretvalue123 rejected', env)).toBe('failed: <META_ACCESS_TOKEN> rejected');
+    expect(redact('/home/someone-long-enough/db', env)).toBe('/home/someone-long-enough/db');
+  });
+});
