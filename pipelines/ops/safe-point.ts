@@ -9,7 +9,7 @@
  */
 export class RunCancelled extends Error {
   constructor(readonly point: string) {
-    super(`stopped on request at a safe point (before ${point})`);
+    super('stopped on request at a safe point');
     this.name = 'RunCancelled';
   }
 }

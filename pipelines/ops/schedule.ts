@@ -137,7 +137,10 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
             ? configuredDestinations(config).filter((d) => job.destinations?.includes(d.name))
             : undefined,
           signal: stopRuns.signal,
-          reporter: infoReporter((m) => out(`${ts()} info  ${job.name} run=${runId}: ${redact(m)}`)),
+          // Warnings and notices only: the loaders' per-table progress would drown the one-line-per-run log.
+          reporter: infoReporter((m) => {
+            if (!/: reading \d+ file/.test(m)) out(`${ts()} info  ${job.name} run=${runId}: ${redact(m)}`);
+          }),
         });
         out(`${ts()} end   ${job.name} run=${runId} ${outcome(summary, performance.now() - started)}`);
       } catch (err) {
