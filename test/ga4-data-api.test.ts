@@ -4,6 +4,7 @@ import {
   type Ga4Config,
   Ga4ConfigError,
   ga4ConfigFromEnv,
+  ga4SourcesFromConfig,
   parseGa4Config,
   pullGa4DataApi,
 } from '../connectors/sources/ga4/index.ts';
@@ -302,5 +303,51 @@ describe('GA4 configuration', () => {
     expect(() => ga4ConfigFromEnv({ GA4_PROPERTY_ID: '42', GA4_BACKFILL_DAYS: 'ninety' })).toThrow(
       /GA4_BACKFILL_DAYS/,
     );
+  });
+
+  it('combines the retarget.config.ts section with the environment, which wins where set', () => {
+    expect(ga4SourcesFromConfig(undefined, {})).toEqual({});
+    const section = {
+      propertyId: '42',
+      backfillDays: 30,
+      reports: [
+        {
+          name: 'carts',
+          kind: 'items',
+          metrics: { itemsAddedToCart: 'add_to_cart' },
+          productDimension: 'itemId',
+        },
+      ],
+      export: { paths: 'data/ga4/events_*.parquet' },
+    };
+    const s = ga4SourcesFromConfig(section, {
+      GA4_API_ENDPOINT: '127.0.0.1:9',
+      GA4_INSECURE: '1',
+      GA4_BACKFILL_DAYS: '5',
+    });
+    expect(s.dataApi).toMatchObject({
+      propertyId: '42',
+      endpoint: '127.0.0.1:9',
+      insecure: true,
+      backfillDays: 5,
+    });
+    expect(s.dataApi?.reports).toEqual([
+      {
+        name: 'carts',
+        kind: 'items',
+        time: 'date',
+        metrics: { itemsAddedToCart: 'add_to_cart' },
+        productDimension: 'itemId',
+      },
+    ]);
+    expect(s.export).toEqual({ paths: 'data/ga4/events_*.parquet', trailingDays: 3, maxRejectShare: 0.05 });
+    expect(ga4SourcesFromConfig({}, { GA4_EXPORT_PATHS: 'a/*.json, b' }).export?.paths).toEqual([
+      'a/*.json',
+      'b',
+    ]);
+    expect(() =>
+      ga4SourcesFromConfig({ propertyId: '42', reports: [{ name: 'X', kind: 'items', metrics: {} }] }, {}),
+    ).toThrow(/ga4.reports.0.name: use lower_snake_case.*ga4.reports.0.metrics: 1 to 10 metrics/);
+    expect(() => ga4SourcesFromConfig({ export: { trailingDays: 3 } }, {})).toThrow(/ga4.export.paths/);
   });
 });

@@ -130,14 +130,8 @@ export function parseGa4Config(input: Ga4ConfigInput): Ga4Config {
 
 type Env = Record<string, string | undefined>;
 
-/**
- * The Data API configuration from the environment, or undefined when GA4_PROPERTY_ID is unset.
- * GA4_PROPERTY_ID, GA4_API_ENDPOINT (host:port), GA4_INSECURE=1, GOOGLE_APPLICATION_CREDENTIALS,
- * GA4_CUSTOMER_DIMENSION, GA4_WISHLIST_ITEM_DIMENSION, GA4_BACKFILL_DAYS, GA4_TRAILING_DAYS.
- */
-export function ga4ConfigFromEnv(env: Env = process.env): Ga4Config | undefined {
-  const propertyId = env.GA4_PROPERTY_ID?.trim();
-  if (!propertyId) return undefined;
+/** The GA4 settings present in the environment (unset variables are left out, so config values apply). */
+function envFields(env: Env): Partial<Ga4ConfigInput> {
   const int = (name: string): number | undefined => {
     const v = env[name]?.trim();
     if (!v) return undefined;
@@ -145,16 +139,28 @@ export function ga4ConfigFromEnv(env: Env = process.env): Ga4Config | undefined 
     return Number(v);
   };
   const text = (name: string): string | undefined => env[name]?.trim() || undefined;
-  return parseGa4Config({
-    propertyId,
+  const insecure = text('GA4_INSECURE');
+  const fields: Partial<Ga4ConfigInput> = {
+    propertyId: text('GA4_PROPERTY_ID'),
     endpoint: text('GA4_API_ENDPOINT'),
-    insecure: ['1', 'true', 'yes'].includes((env.GA4_INSECURE ?? '').trim().toLowerCase()),
+    insecure: insecure === undefined ? undefined : ['1', 'true', 'yes'].includes(insecure.toLowerCase()),
     credentialsFile: text('GOOGLE_APPLICATION_CREDENTIALS'),
     customerDimension: text('GA4_CUSTOMER_DIMENSION'),
     wishlistItemDimension: text('GA4_WISHLIST_ITEM_DIMENSION'),
     backfillDays: int('GA4_BACKFILL_DAYS'),
     trailingDays: int('GA4_TRAILING_DAYS'),
-  });
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The Data API configuration from the environment, or undefined when GA4_PROPERTY_ID is unset.
+ * GA4_PROPERTY_ID, GA4_API_ENDPOINT (host:port), GA4_INSECURE=1, GOOGLE_APPLICATION_CREDENTIALS,
+ * GA4_CUSTOMER_DIMENSION, GA4_WISHLIST_ITEM_DIMENSION, GA4_BACKFILL_DAYS, GA4_TRAILING_DAYS.
+ */
+export function ga4ConfigFromEnv(env: Env = process.env): Ga4Config | undefined {
+  const fields = envFields(env);
+  return fields.propertyId ? parseGa4Config(fields as Ga4ConfigInput) : undefined;
 }
 
 /** BigQuery export files from the environment: GA4_EXPORT_PATHS (comma-separated paths or globs). */
@@ -164,4 +170,51 @@ export function ga4ExportPathsFromEnv(env: Env = process.env): string[] | undefi
     .map((p) => p.trim())
     .filter(Boolean);
   return paths.length ? paths : undefined;
+}
+
+export const ga4ExportSchema = z.object({
+  /** Export files, folders or globs. */
+  paths: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  trailingDays: z.number().int().min(0).max(30).default(3),
+  eventNames: z.array(eventName).min(1).optional(),
+  maxRejectShare: z.number().min(0).max(1).default(0.05),
+});
+export type Ga4ExportConfig = z.output<typeof ga4ExportSchema>;
+
+export interface Ga4Sources {
+  /** Set when a property id is configured (config `sources.ga4.propertyId` or GA4_PROPERTY_ID). */
+  dataApi?: Ga4Config;
+  /** Set when export paths are configured (config `sources.ga4.export.paths` or GA4_EXPORT_PATHS). */
+  export?: Ga4ExportConfig;
+}
+
+/**
+ * Both GA4 paths from the `sources.ga4` section of retarget.config.ts (the Data API fields at its top level,
+ * the export files under `export`) and the environment, which wins where set. Throws Ga4ConfigError naming
+ * each bad field; returns {} when GA4 is not configured at all.
+ */
+export function ga4SourcesFromConfig(
+  section: Record<string, unknown> | undefined,
+  env: Env = process.env,
+): Ga4Sources {
+  const { export: exportSection, ...apiSection } = section ?? {};
+  const sources: Ga4Sources = {};
+  const api = { ...apiSection, ...envFields(env) };
+  if (api.propertyId !== undefined) sources.dataApi = parseGa4Config(api as Ga4ConfigInput);
+  const envPaths = ga4ExportPathsFromEnv(env);
+  const exp = {
+    ...((exportSection as Record<string, unknown> | undefined) ?? {}),
+    ...(envPaths && { paths: envPaths }),
+  };
+  if (exportSection !== undefined || envPaths) {
+    const parsed = ga4ExportSchema.safeParse(exp);
+    if (!parsed.success)
+      throw new Ga4ConfigError(
+        `invalid GA4 export configuration: ${parsed.error.issues
+          .map((i) => `${['ga4', 'export', ...i.path].join('.')}: ${i.message}`)
+          .join('; ')}`,
+      );
+    sources.export = parsed.data;
+  }
+  return sources;
 }

@@ -49,7 +49,8 @@ interface ExportTable {
   files: string[];
 }
 
-const TABLE_FILE = /^events_(intraday_)?(\d{8})(?:[-_][A-Za-z0-9_-]*)?\.(parquet|json|jsonl|ndjson)(\.gz)?$/i;
+const TABLE_FILE =
+  /^events_(intraday_)?(\d{8})(?:[-_][A-Za-z0-9_-]*)?\.(parquet|(?:json|jsonl|ndjson)(?:\.gz)?)$/i;
 
 /**
  * Loads GA4 BigQuery export tables with DuckDB's readers: one events row per item for events with items (else one

@@ -6,11 +6,15 @@ export {
   type Ga4Config,
   Ga4ConfigError,
   type Ga4ConfigInput,
+  type Ga4ExportConfig,
   type Ga4ReportDefinition,
   type Ga4ReportInput,
+  type Ga4Sources,
   ga4ConfigFromEnv,
   ga4ConfigSchema,
   ga4ExportPathsFromEnv,
+  ga4ExportSchema,
+  ga4SourcesFromConfig,
   parseGa4Config,
 } from './config.ts';
 export {
