@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/config.ts';
+import { loadConfig, parseConfig } from '../config/config.ts';
 import { ScheduleError, scheduledJobs } from '../pipelines/ops/schedule.ts';
+import { runPipeline } from '../pipelines/run.ts';
 import { type Sandbox, sandbox, startCli, withDb, writeStore } from './ops-helpers.ts';
 
 let s: Sandbox | undefined;
@@ -45,6 +46,34 @@ describe('schedule configuration', () => {
     expect(() =>
       scheduledJobs(parseConfig({ schedule: { destinations: { tiktok: '0 * * * *' } } }, 'cfg')),
     ).toThrow(/schedule\.destinations\.tiktok: no such destination is configured \(configured: csv\)/);
+  });
+});
+
+describe('what a job runs', () => {
+  it('a load-only job leaves audiences alone; a sync-only job loads nothing', async () => {
+    s = sandbox();
+    await writeStore(s.store, { customers: 12 });
+    const config = await loadConfig(s.config);
+    const loadOnly = await runPipeline({ config, sources: ['files'], evaluate: false });
+    expect(loadOnly.steps.map((x) => x.step)).toEqual(['load:files']);
+    expect(loadOnly.loads.find((l) => l.table === 'customers')?.rowsLoaded).toBe(12);
+
+    const syncOnly = await runPipeline({ config, sources: [] });
+    expect(syncOnly.steps.map((x) => x.step)).toEqual([
+      'segments:load',
+      'segments:evaluate',
+      'audiences:store',
+      'sync:csv',
+    ]);
+    expect(syncOnly.audiences).toEqual([expect.objectContaining({ audience: 'buyers', members: 12 })]);
+
+    await writeStore(s.store, { customers: 15 }); // new files: 3 more customers
+    const loadAgain = await runPipeline({ config, evaluate: false });
+    expect(loadAgain.audiences).toEqual([]);
+    await withDb(s.db, async (wh) => {
+      expect(await wh.scalar('SELECT count(*) FROM customers')).toBe(15);
+      expect(await wh.scalar('SELECT count(*) FROM audience_members')).toBe(12); // untouched until evaluated
+    });
   });
 });
 
