@@ -258,10 +258,24 @@ class Compiler {
     return this.universeName;
   }
 
+  /** Per-customer order aggregates, only those the segment uses (each costs time over all orders). */
   private orderStats(): string {
+    const used = new Set<string>();
+    const walk = (c: Condition): void => {
+      if (c.kind === 'orders') used.add(c.metric);
+      else if (c.kind === 'all') c.all.forEach(walk);
+      else if (c.kind === 'any') c.any.forEach(walk);
+      else if (c.kind === 'not') walk(c.not);
+    };
+    walk(this.def.where);
+    const aggs: Frag[] = [];
+    if (used.has('count')) aggs.push(sql`count(*) AS orders_count`);
+    if (used.has('totalSpent')) aggs.push(sql`sum(coalesce(total, 0)) AS total_spent`);
+    if (used.has('daysSinceFirst')) aggs.push(sql`min(ordered_at) AS first_ordered_at`);
+    if (used.has('daysSinceLast')) aggs.push(sql`max(ordered_at) AS last_ordered_at`);
     this.orderStatsName ??= this.cte(
       'order_stats',
-      sql`SELECT customer_id, count(*) AS orders_count, sum(coalesce(total, 0)) AS total_spent,\n  min(ordered_at) AS first_ordered_at, max(ordered_at) AS last_ordered_at\nFROM completed_orders\nWHERE customer_id IS NOT NULL AND ordered_at <= ${this.t}\nGROUP BY customer_id`,
+      sql`SELECT customer_id, ${sql.join(aggs, sql`, `)}\nFROM completed_orders\nWHERE customer_id IS NOT NULL AND ordered_at <= ${this.t}\nGROUP BY customer_id`,
     );
     return this.orderStatsName;
   }
@@ -367,11 +381,14 @@ class Compiler {
       sources.push(
         sql`SELECT product_id AS a, complement_id AS b, true AS declared, NULL::DOUBLE AS lift\nFROM product_complements WHERE product_id <> complement_id`,
       );
+    // Purchased lines up to T, without the products join of the purchases view (no category needed here);
+    // read once for baskets, "ever bought" and (without category filters) the bought products.
+    const lines = this.cte(
+      'purchase_lines',
+      sql`SELECT o.order_id, o.customer_id, o.ordered_at, i.product_id\nFROM completed_orders o JOIN order_items i ON i.order_id = o.order_id\nWHERE o.ordered_at <= ${this.t}`,
+    );
     if (c.mined) {
-      const basket = this.cte(
-        'basket',
-        sql`SELECT DISTINCT order_id, product_id FROM purchases WHERE ordered_at <= ${this.t}`,
-      );
+      const basket = this.cte('basket', sql`SELECT DISTINCT order_id, product_id FROM ${id(lines)}`);
       const support = this.cte(
         'product_orders',
         sql`SELECT product_id, count(*) AS n FROM ${id(basket)} GROUP BY product_id`,
@@ -393,11 +410,12 @@ class Compiler {
     );
     const bw = this.purchaseWhere(c.of);
     const anti = c.notYetBought
-      ? sql`\nANTI JOIN (SELECT DISTINCT customer_id, product_id FROM purchases WHERE customer_id IS NOT NULL AND ordered_at <= ${this.t}) ever\n  ON ever.customer_id = bo.customer_id AND ever.product_id = cp.b`
+      ? sql`\nANTI JOIN (SELECT DISTINCT customer_id, product_id FROM ${id(lines)} WHERE customer_id IS NOT NULL) ever\n  ON ever.customer_id = bo.customer_id AND ever.product_id = cp.b`
       : sql``;
+    const boughtFrom = c.of.categories ? sql`purchases` : id(lines);
     const candidates = this.cte(
       'recommendations',
-      sql`SELECT bo.customer_id, cp.b AS product_id, bool_or(cp.declared) AS declared, max(cp.lift) AS lift\nFROM (SELECT DISTINCT p.customer_id, p.product_id FROM purchases p WHERE ${sql.join(bw, sql` AND `)}) bo\nJOIN ${id(pairsAll)} cp ON cp.a = bo.product_id${anti}\nGROUP BY ALL`,
+      sql`SELECT bo.customer_id, cp.b AS product_id, bool_or(cp.declared) AS declared, max(cp.lift) AS lift\nFROM (SELECT DISTINCT p.customer_id, p.product_id FROM ${boughtFrom} p WHERE ${sql.join(bw, sql` AND `)}) bo\nJOIN ${id(pairsAll)} cp ON cp.a = bo.product_id${anti}\nGROUP BY ALL`,
     );
     // Declared complements first (the merchant's intent), then by lift, then product_id for stable output.
     const body = sql`SELECT customer_id,\n  list(product_id ORDER BY declared DESC, lift DESC NULLS LAST, product_id)[1:${lit(c.limit)}] AS ${id(key)}\nFROM ${id(candidates)}\nGROUP BY customer_id`;
