@@ -233,6 +233,17 @@ describe('GA4 Data API source against a local gRPC GA4', () => {
     expect(r.rowsLoaded).toBe(r.rowsRead - 1);
   });
 
+  it('loads nothing for a chunk with too many bad rows, and says which report and days', async () => {
+    fake.corrupt = (row) => (row[0] === '20261112' ? ['12 Nov', ...row.slice(1)] : row);
+    await expect(pullGa4DataApi(wh, config, { runId: 'r1', asOf: AS_OF })).rejects.toThrow(
+      /GA4 report 'ecommerce_items' 2026-11-11\.\.2026-11-17: events: \d+ of \d+ rows rejected/,
+    );
+    expect(await wh.scalar('SELECT count(*) FROM events')).toBe(0);
+    expect(await wh.scalar('SELECT count(*) FROM ga4_sync_state')).toBe(0);
+    const reasons = await wh.all<{ reason: string }>('SELECT DISTINCT reason FROM rejected_rows');
+    expect(reasons).toEqual([{ reason: 'unparseable occurred_at: 12 Nov' }]);
+  });
+
   it('keeps values with line breaks or the field separator as one field', async () => {
     fake.facts = [
       {

@@ -10,11 +10,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadGa4Export, parseGa4Config, pullGa4DataApi } from '../../connectors/sources/ga4/index.ts';
+import {
+  createGa4Client,
+  type Ga4Api,
+  loadGa4Export,
+  parseGa4Config,
+  pullGa4DataApi,
+} from '../../connectors/sources/ga4/index.ts';
 import { Warehouse } from '../../warehouse/warehouse.ts';
 import { FakeGa4Server, type FakeRunReportRequest } from './ga4-server.ts';
 
 const ROWS = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
+const PAGE = Number(process.env.GA4_MEASURE_PAGE_SIZE ?? 100_000);
 
 /** Synthetic ecommerce_items report: row i = customer c<i/20>, item p<i%20>, one item view. */
 function syntheticReport(req: FakeRunReportRequest): { rowCount: number; rows: string[][] } {
@@ -66,7 +73,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ga4-measure-'));
   const wh = await Warehouse.open({ path: join(dir, 'measure.duckdb') });
   try {
-    const config = parseGa4Config({ propertyId: '123456', endpoint, insecure: true, backfillDays: 1 });
+    const config = parseGa4Config({
+      propertyId: '123456',
+      endpoint,
+      insecure: true,
+      backfillDays: 1,
+      pageSize: PAGE,
+    });
     const asOf = new Date('2026-11-20T12:00:00Z');
     const t0 = performance.now();
     const at = () => `${((performance.now() - t0) / 1000).toFixed(2)}s`;
@@ -74,11 +87,28 @@ async function main(): Promise<void> {
       info: (o: object, m?: string) => console.log(`  [${at()}] ${m} ${JSON.stringify(o)}`),
       warn: (o: object, m?: string) => console.log(`  [${at()}] ${m} ${JSON.stringify(o)}`),
     };
+    // Time spent waiting for GA4 (server, transfer, protobuf decoding) versus loading.
+    const real = await createGa4Client(config);
+    let inCalls = 0;
+    const client: Ga4Api = {
+      runReport: async (req, opts) => {
+        const t = performance.now();
+        try {
+          return await real.runReport(req, opts);
+        } finally {
+          inCalls += performance.now() - t;
+        }
+      },
+      getMetadata: (req, opts) => real.getMetadata(req, opts),
+      close: () => real.close(),
+    };
     const r = await measured(`Data API: ${ROWS} report rows in pages of ${config.pageSize}`, () =>
-      pullGa4DataApi(wh, config, { runId: 'm1', asOf, log }),
+      pullGa4DataApi(wh, config, { runId: 'm1', asOf, log, client }),
     );
+    await real.close();
     console.log(
-      `  requests ${r.reports[0]?.requests}, events loaded ${r.rowsLoaded}, rejected ${r.rowsRejected}`,
+      `  requests ${r.reports[0]?.requests}, events loaded ${r.rowsLoaded}, rejected ${r.rowsRejected}; ` +
+        `${(inCalls / 1000).toFixed(2)} s of it inside RunReport calls`,
     );
 
     const file = join(dir, 'events_20261120.parquet');

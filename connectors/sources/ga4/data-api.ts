@@ -1,4 +1,4 @@
-import { ingestRelation } from '../../../warehouse/ingest.ts';
+import { IngestError, ingestRelation } from '../../../warehouse/ingest.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import {
   callGa4,
@@ -222,6 +222,11 @@ async function pullChunk(
       await stage.append(rows);
       summary.rowsFetched += rows.length;
       if (response.metadata?.subjectToThresholding) summary.thresholdedRows += rows.length;
+      if (response.metadata?.dataLossFromOtherRow && offset === 0)
+        ctx.log.warn(
+          { report: report.name, from: chunk.from, to: chunk.to },
+          "GA4 grouped some rows into '(other)' (cardinality limit): those are not loaded; use fewer days per request",
+        );
       result.quota = quotaSnapshot(response) ?? result.quota;
       offset += rows.length;
       const total = Number(response.rowCount ?? 0);
@@ -248,6 +253,13 @@ async function pullChunk(
         params: [`ga4:${report.name}:`, new Date(Date.parse(`${chunk.from}T00:00:00Z`)), end],
       },
       beforeCommit: () => markPulled(wh, config.propertyId, report.name, chunk.to, ctx.runId),
+    }).catch((err: unknown) => {
+      if (err instanceof IngestError)
+        throw new IngestError(
+          `GA4 report '${report.name}' ${chunk.from}..${chunk.to}: ${err.message}`,
+          err.result,
+        );
+      throw err;
     });
     summary.rowsRead += loaded.rowsRead;
     summary.rowsLoaded += loaded.rowsLoaded;
