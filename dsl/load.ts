@@ -19,7 +19,14 @@ export function definitionFrom(exported: unknown, file: string): SegmentDefiniti
     throw new SegmentDefinitionError(file, [
       { path: '', message: "has no default export (export default segment('name')...)" },
     ]);
-  const raw = exported instanceof SegmentBuilder ? exported.toDefinition() : exported;
+  // Duck-typed: a segments dir outside the repo may import its own copy of the builders.
+  const raw =
+    exported instanceof SegmentBuilder ||
+    (typeof exported === 'object' &&
+      exported !== null &&
+      typeof (exported as { toDefinition?: unknown }).toDefinition === 'function')
+      ? (exported as SegmentBuilder).toDefinition()
+      : exported;
   return parseDefinition(raw, file);
 }
 

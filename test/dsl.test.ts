@@ -347,6 +347,34 @@ describe('conditions', () => {
     expect(await store.audiences(s, { asOf: T })).toEqual({ 'viewed_not_bought:p1': ['c1'] });
   });
 
+  it('under splitBy, any() of keyed conditions unions per value and not() correlates on the same value', async () => {
+    await store.product('shoe', { category: 'Shoes' });
+    await store.product('hat', { category: 'Hats' });
+    await store.event('c1', 'add_to_cart', { product: 'shoe', at: daysBefore(1) });
+    await store.event('c1', 'add_to_wishlist', { product: 'hat', at: daysBefore(1) });
+    await store.event('c2', 'add_to_wishlist', { product: 'hat', at: daysBefore(1) });
+    await store.order('c2', { at: daysBefore(2), items: ['hat'] });
+    await store.order('c1', { at: daysBefore(0.5), items: ['shoe'] }); // removes c1 from Shoes only
+    await store.customer('c1');
+    const s = segment('interested')
+      .describe('x')
+      .splitBy('category')
+      .where(
+        all(
+          any(performed('add_to_cart'), performed('add_to_wishlist')),
+          not(all(purchased().within(days(1)), customer('country').isNull())),
+          notPurchased().within(days(3)).category('Hats'),
+        ),
+      );
+    expect(await store.audiences(s, { asOf: T })).toEqual({ 'interested:Hats': ['c1'] });
+    expect(await store.attributes(s, 'c1', { asOf: T })).toEqual({
+      add_to_cart_count: null,
+      add_to_wishlist_count: 1,
+    });
+    await store.wh.run("UPDATE orders SET status = 'refunded' WHERE customer_id = 'c2'");
+    expect(await store.audiences(s, { asOf: T })).toEqual({ 'interested:Hats': ['c1', 'c2'] });
+  });
+
   it('explainMembers filters by audience, limits rows and gives reasons', async () => {
     for (const c of ['c1', 'c2', 'c3']) await store.order(c, { at: daysBefore(200), items: ['p1'] });
     const s = segment('quiet')
