@@ -153,6 +153,18 @@ describe('two runs at once', () => {
     expect(detail.stdout).toMatch(/sync:csv\s+succeeded/);
     expect(detail.stdout).toMatch(/csv\s+buyers\s+synced\s+30/);
 
+    // Something else (a duckdb shell, a notebook: here this test process) has the file open: a run says so.
+    await withDb(s.db, async () => {
+      const blocked = await cli(['--config', s.config, 'run']);
+      expect(blocked.code).toBe(75);
+      expect(blocked.stderr).toMatch(
+        new RegExp(
+          `retarget\\.duckdb is open in another process \\(pid ${process.pid}\\), e\\.g\\. a duckdb shell`,
+        ),
+      );
+    });
+    expect(existsSync(lockPathFor(s.db))).toBe(false); // the refused run left no lock behind
+
     // Database file and exports stay owner-only after the run.
     expect(statSync(s.db).mode & 0o777).toBe(0o600);
     for (const f of readdirSync(s.audiences)) expect(statSync(join(s.audiences, f)).mode & 0o777).toBe(0o600);
