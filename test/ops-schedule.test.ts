@@ -86,7 +86,7 @@ describe('retarget schedule', () => {
       RETARGET_TEST_DELAY_AT: 'step:segments:evaluate=1500',
     });
     await proc.waitFor(/ready main cron="\* \* \* \* \* \*" timezone=UTC next=/);
-    await proc.waitFor(/(end {3}main.*\n[^]*){2}start main/, 30_000);
+    await proc.waitFor(/(end {3}main.*\n[\s\S]*){2}start main/, 30_000);
     proc.child.kill('SIGTERM');
     const done = await proc.done;
     expect(done.code, done.stderr).toBe(0);
