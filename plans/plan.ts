@@ -40,8 +40,11 @@ export async function buildPlan(wh: Warehouse, input: PlanInput): Promise<Plan> 
   const n = params.length;
   const dest = `$${n + 1}`;
   const aud = `$${n + 2}`;
+  // seq numbers each action's rows in customer_id order, so batches are read and confirmed by a range filter
+  // (cheap on the sorted table) instead of a sort per batch with LIMIT/OFFSET.
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${sqlIdent(table)} AS
+     SELECT *, row_number() OVER (PARTITION BY action ORDER BY customer_id) AS seq FROM (
      WITH desired AS (${input.desiredSql}),
      confirmed AS (
        SELECT customer_id, fingerprint, payload FROM destination_members
@@ -54,7 +57,7 @@ export async function buildPlan(wh: Warehouse, input: PlanInput): Promise<Plan> 
      SELECT 'remove' AS action, c.customer_id, c.fingerprint, c.payload
      FROM confirmed c
      WHERE ${input.fullRefresh ? 'false' : 'NOT EXISTS (SELECT 1 FROM desired d WHERE d.customer_id = c.customer_id AND d.fingerprint = c.fingerprint)'}
-     ORDER BY action, customer_id`,
+     ) ORDER BY action, customer_id`,
     [...params, input.destination, input.audience],
   );
   const counts = await wh.one<{ adds: bigint; removes: bigint; previous: bigint }>(
@@ -89,8 +92,8 @@ export async function readPlanRows(
 ): Promise<Array<{ customer_id: string; fingerprint: string; payload: string | null }>> {
   return wh.all(
     `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(plan.table)}
-     WHERE action = $1 ORDER BY customer_id LIMIT $2 OFFSET $3`,
-    [action, limit, offset],
+     WHERE action = $1 AND seq > $2 AND seq <= $2 + $3 ORDER BY seq`,
+    [action, offset, limit],
   );
 }
 
@@ -106,7 +109,7 @@ export async function confirmPlanRows(
   limit: number,
 ): Promise<void> {
   const batch = `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(plan.table)}
-                 WHERE action = '${action}' ORDER BY customer_id LIMIT ${Math.trunc(limit)} OFFSET ${Math.trunc(offset)}`;
+                 WHERE action = '${action}' AND seq > ${Math.trunc(offset)} AND seq <= ${Math.trunc(offset) + Math.trunc(limit)}`;
   if (action === 'remove') {
     await wh.run(
       `DELETE FROM destination_members m USING (${batch}) b
