@@ -226,7 +226,7 @@ export function lookupKey(name: string): string {
 
 /** The same key computed in DuckDB. */
 export function lookupKeySql(expr: string): string {
-  return `regexp_replace(lower(strip_accents(${expr})), '[^a-z]', '', 'g')`;
+  return `regexp_replace(lower(strip_accents(${expr})), '[^a-z]+', '', 'g')`;
 }
 
 interface Country {

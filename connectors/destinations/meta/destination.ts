@@ -12,12 +12,13 @@ import type {
   DestinationReport,
   SyncContext,
 } from '../../../plans/types.ts';
+import { sqlIdent } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { chunkSizes, fixedDeleteUrlBytes } from './batches.ts';
 import { META_DESTINATION, type MetaConfig, type MetaConfigInput, resolveMetaConfig } from './config.ts';
 import { MetaApiError, scrub } from './errors.ts';
 import { MetaGraph, newSessionId, type UploadKind } from './graph.ts';
-import { META_SCHEMA, metaDesiredSql, metaUnmatchableSql } from './normalize.ts';
+import { audienceSourceSql, hashedSql, META_SCHEMA } from './normalize.ts';
 import {
   abandonReplace,
   acquireLock,
@@ -38,6 +39,7 @@ import {
 const RESUME_WINDOW_MS = 80 * 60_000;
 const SAMPLE_ROWS = 3;
 const DELETED_STATUS = 'deleted_on_meta';
+let desiredCounter = 0;
 
 export interface MetaDestinationOptions {
   /** Description of the Custom Audience created for an audience (default names the segment). */
@@ -125,16 +127,27 @@ async function syncAudience(
     pending && Date.now() - pending.startedAt.getTime() < RESUME_WINDOW_MS ? pending : undefined;
   const fullRefresh = !resumeReplace && (ctx.fullRefresh || pending !== undefined);
 
-  const desiredOptions = { defaultCountry: config.defaultCountry };
-  const plan = await buildPlan(wh, {
-    destination: dest,
-    audience,
-    desiredSql: metaDesiredSql(desiredOptions),
-    desiredParams: [audience],
-    fullRefresh,
-  });
+  // Normalise and hash once: the same rows give the plan and the unmatchable count.
+  const desired = `meta_desired_${process.pid}_${++desiredCounter}`;
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE ${sqlIdent(desired)} AS
+     ${hashedSql(audienceSourceSql('$1'), { defaultCountry: config.defaultCountry })}`,
+    [audience],
+  );
+  let plan: Plan;
+  let unmatchable: number;
   try {
-    const unmatchable = await wh.scalar(metaUnmatchableSql(desiredOptions), [audience]);
+    plan = await buildPlan(wh, {
+      destination: dest,
+      audience,
+      desiredSql: `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(desired)} WHERE usable`,
+      fullRefresh,
+    });
+    unmatchable = await wh.scalar(`SELECT count(*) FROM ${sqlIdent(desired)} WHERE NOT usable`);
+  } finally {
+    await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(desired)}`);
+  }
+  try {
     const base = { audience, adds: plan.adds, removes: plan.removes, size: plan.size, unmatchable };
 
     // Safety guard: a sudden collapse is more likely a broken feed than real churn.
