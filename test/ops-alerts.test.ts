@@ -147,6 +147,31 @@ describe('alerts', () => {
     }
   });
 
+  it('a spike is measured against the recent average of the table, not only its share', async () => {
+    const s = sandbox();
+    try {
+      const config = configFor(s, { onHeld: false, rejectedRows: { share: 1, spikeFactor: 3, minRows: 2 } });
+      // Each night brings a new customers file of 400 rows with `bad` unparseable created_at values.
+      const night = async (n: number, bad: number) => {
+        const rows = Array.from({ length: 400 }, (_, i) =>
+          JSON.stringify({ customer_id: `n${n}-${i}`, created_at: i < bad ? 'garbage' : '2026-01-01' }),
+        );
+        writeFileSync(join(s.store, `customers.jsonl`), `${rows.join('\n')}\n`);
+        const summary = await runPipeline({ config, segments: [], destinations: [] });
+        expect(summary.status).toBe('succeeded');
+        return summary.alerts?.reasons ?? [];
+      };
+      expect(await night(1, 2)).toMatchObject([{ kind: 'rejected_rows', rowsRejected: 2, baseline: 0 }]);
+      expect(await night(2, 3)).toEqual([]); // 3 <= 3 x 2
+      expect(await night(3, 7)).toEqual([]); // 7 <= 3 x 2.5
+      expect(await night(4, 12)).toEqual([]); // 12 <= 3 x avg(2, 3, 7)
+      expect(await night(5, 19)).toMatchObject([{ kind: 'rejected_rows', rowsRejected: 19, baseline: 6 }]); // 19 > 3 x 6
+      expect(hook.requests).toHaveLength(2);
+    } finally {
+      s.cleanup();
+    }
+  });
+
   it('a webhook that fails is reported, never fails the run, and never shows its secret path', async () => {
     const s = sandbox();
     try {
