@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, type Sandbox, sandbox, startCli, withDb, writeStore } from './ops-helpers.ts';
 
@@ -43,5 +44,23 @@ describe('a run killed in the middle of syncing', () => {
     const again = await cli(['--config', s.config, 'run', '--json']);
     const third = JSON.parse(again.stdout);
     expect(third.destinations[0].audiences[0]).toMatchObject({ status: 'unchanged', adds: 0, removes: 0 });
+  });
+});
+
+describe('retarget run and SIGINT', () => {
+  it('stops at the next safe point, records the run as cancelled, frees the lock and exits 130', async () => {
+    s = sandbox();
+    await writeStore(s.store, { customers: 5 });
+    const run = startCli(['--config', s.config, 'run'], {
+      RETARGET_TEST_DELAY_AT: 'step:segments:evaluate=20000',
+    });
+    await run.waitFor(/✓ segments:load/);
+    run.child.kill('SIGINT');
+    const done = await run.done;
+    expect(done.code).toBe(130);
+    expect(done.stderr).toMatch(/SIGINT: stopping at the next safe point/);
+    expect(done.stdout).toMatch(/CANCELLED/);
+    expect(existsSync(`${s.db}.lock`)).toBe(false);
+    expect(await state(s.db)).toMatchObject({ members: 0, statuses: ['cancelled'] });
   });
 });
