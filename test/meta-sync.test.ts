@@ -300,4 +300,28 @@ describe('metaConfigFromEnv', () => {
       /META_AD_ACCOUNT_ID/,
     );
   });
+
+  it('merges non-secret settings from retarget.config.ts; the environment wins; the token stays out of files', () => {
+    const env = { META_ACCESS_TOKEN: 'tok', META_GRAPH_URL: 'http://127.0.0.1:9' };
+    const c = metaConfigFromEnv(env, {
+      adAccountId: 'act_77',
+      namePrefix: 'shop: ',
+      maxShrink: 0.2,
+      graphUrl: 'x',
+    })!;
+    expect(c).toMatchObject({
+      adAccountId: '77',
+      namePrefix: 'shop: ',
+      maxShrink: 0.2,
+      graphUrl: 'http://127.0.0.1:9',
+    });
+    expect(metaConfigFromEnv({}, { namePrefix: 'x' })).toBeUndefined(); // no account, no token: disabled
+    // An account configured in the file without its token is a mistake worth stopping on.
+    expect(() => metaConfigFromEnv({}, { adAccountId: '77' })).toThrow(/META_ACCESS_TOKEN is not set/);
+    expect(() => metaConfigFromEnv(env, { accessToken: 'tok' })).toThrow(/META_ACCESS_TOKEN/);
+    expect(() => metaConfigFromEnv(env, { adAccountId: '1', maxShrink: 2 })).toThrow(
+      /destinations\.meta\.maxShrink/,
+    );
+    expect(() => metaConfigFromEnv(env, { adAccountId: '1', batchsize: 5 })).toThrow(/destinations\.meta/);
+  });
 });

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Configuration of the Meta Custom Audiences destination. Secrets come from the environment only. */
 export interface MetaRetryOptions {
   /** Retries per request after the first attempt. */
@@ -94,21 +96,72 @@ export function resolveMetaConfig(input: MetaConfigInput): MetaConfig {
   };
 }
 
+/** Settings accepted in retarget.config.ts (`destinations.meta`). The token is a secret: environment only. */
+export const metaSettingsSchema = z
+  .object({
+    adAccountId: z.union([z.string(), z.number()]).optional(),
+    graphUrl: z.string().optional(),
+    namePrefix: z.string().optional(),
+    maxShrink: z.number().min(0).max(1).optional(),
+    batchSize: z.number().int().min(1).max(META_MAX_ROWS).optional(),
+    maxUrlBytes: z.number().int().min(2_000).optional(),
+    defaultCountry: z.string().optional(),
+    lockTtlMs: z.number().int().positive().optional(),
+    retry: z
+      .object({
+        retries: z.number().int().min(0),
+        minTimeoutMs: z.number().min(0),
+        maxTimeoutMs: z.number().min(0),
+        maxRetryTimeMs: z.number().min(0),
+        maxRegainWaitMs: z.number().min(0),
+      })
+      .partial()
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type MetaSettings = z.infer<typeof metaSettingsSchema>;
+
 /**
- * Meta is enabled when META_ACCESS_TOKEN and META_AD_ACCOUNT_ID are set; META_GRAPH_URL overrides the Graph host.
- * Optional: META_AUDIENCE_PREFIX, META_MAX_SHRINK, META_DEFAULT_COUNTRY.
+ * Meta is enabled when META_ACCESS_TOKEN and META_AD_ACCOUNT_ID are set (the account id may instead come from
+ * retarget.config.ts `destinations.meta.adAccountId`); META_GRAPH_URL overrides the Graph host.
+ * Optional environment: META_AUDIENCE_PREFIX, META_MAX_SHRINK, META_DEFAULT_COUNTRY.
+ * `settings` are the non-secret options from retarget.config.ts; the environment wins for the three META_ names.
  */
-export function metaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MetaConfig | undefined {
+export function metaConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  settings?: Record<string, unknown>,
+): MetaConfig | undefined {
+  if (settings && 'accessToken' in settings) {
+    throw new Error(
+      'retarget.config.ts destinations.meta: put the access token in META_ACCESS_TOKEN, not the file',
+    );
+  }
+  const parsed = metaSettingsSchema.safeParse(settings ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `.${issue.path.join('.')}` : '';
+    throw new Error(`retarget.config.ts destinations.meta${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  const file = parsed.data;
   const accessToken = env.META_ACCESS_TOKEN?.trim();
-  const adAccountId = env.META_AD_ACCOUNT_ID?.trim();
-  if (!accessToken || !adAccountId) return undefined;
-  const maxShrink = env.META_MAX_SHRINK ? Number(env.META_MAX_SHRINK) : undefined;
+  const adAccountId =
+    env.META_AD_ACCOUNT_ID?.trim() || (file.adAccountId ? String(file.adAccountId) : undefined);
+  if (!accessToken || !adAccountId) {
+    if (settings && Object.keys(settings).length > 0 && adAccountId && !accessToken) {
+      throw new Error('Meta is configured in retarget.config.ts but META_ACCESS_TOKEN is not set');
+    }
+    return undefined;
+  }
+  const envShrink = env.META_MAX_SHRINK ? Number(env.META_MAX_SHRINK) : undefined;
   return resolveMetaConfig({
+    ...file,
     accessToken,
     adAccountId,
-    graphUrl: env.META_GRAPH_URL?.trim() || undefined,
-    namePrefix: env.META_AUDIENCE_PREFIX,
-    maxShrink,
-    defaultCountry: env.META_DEFAULT_COUNTRY,
+    graphUrl: env.META_GRAPH_URL?.trim() || file.graphUrl,
+    namePrefix: env.META_AUDIENCE_PREFIX ?? file.namePrefix,
+    maxShrink: envShrink ?? file.maxShrink,
+    defaultCountry: env.META_DEFAULT_COUNTRY ?? file.defaultCountry,
   });
 }

@@ -15,7 +15,13 @@ import type {
 import { sqlIdent } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { chunkSizes, fixedDeleteUrlBytes } from './batches.ts';
-import { META_DESTINATION, type MetaConfig, type MetaConfigInput, resolveMetaConfig } from './config.ts';
+import {
+  META_DESTINATION,
+  type MetaConfig,
+  type MetaConfigInput,
+  metaConfigFromEnv,
+  resolveMetaConfig,
+} from './config.ts';
 import { MetaApiError, scrub } from './errors.ts';
 import { MetaGraph, newSessionId, type UploadKind } from './graph.ts';
 import { audienceSourceSql, hashedSql, META_SCHEMA } from './normalize.ts';
@@ -426,4 +432,17 @@ export async function forgetMetaAudience(wh: Warehouse, audience: string): Promi
     ]);
     await wh.run('DELETE FROM meta_sync_batches WHERE audience = $1', [audience]);
   });
+}
+
+/**
+ * The Meta destination as configured by the environment (and retarget.config.ts `destinations.meta`), or
+ * undefined when META_ACCESS_TOKEN / META_AD_ACCOUNT_ID are not set.
+ */
+export function metaDestinationFromConfig(
+  settings?: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  options: MetaDestinationOptions = {},
+): Destination | undefined {
+  const config = metaConfigFromEnv(env, settings);
+  return config ? createMetaDestination(config, options) : undefined;
 }
