@@ -68,7 +68,7 @@ export function registerOpsCommands(program: Command, cli: CliContext): void {
         wh = await cli.openForReading(cfg, flags.db);
       } catch (err) {
         // DuckDB lets nobody read the file while a run writes it: say what is running instead.
-        if (holder) {
+        if (holder && (err as { exitCode?: number }).exitCode === 75) {
           throw cli.userError(
             `a run is in progress: ${describeHolder(holder)}. DuckDB lets no other process open ${path} until it ` +
               'finishes, so past runs cannot be listed now; try again later.',

@@ -82,7 +82,19 @@ function tryCreate(path: string, content: string): boolean {
     linkSync(tmp, path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // File systems without hard links: exclusive create, then write (a reader may briefly see it empty,
+    // which counts as held).
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EXDEV') {
+      try {
+        writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
+        return true;
+      } catch (inner) {
+        if ((inner as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw inner;
+      }
+    }
     throw err;
   } finally {
     unlinkSync(tmp);
