@@ -203,6 +203,23 @@ describe('Meta destination: syncing audiences', () => {
     expect(statuses[1]!.error).toContain('100 to 49');
   });
 
+  it('sends nothing for an empty audience never synced, and empties a forced full refresh with removes', async () => {
+    t = await setupMeta();
+    await seedCustomers(t.wh, 10);
+    await setMembers(t.wh, 'one_time_buyers', 'false');
+    expect(await t.runOne('one_time_buyers')).toMatchObject({ status: 'unchanged', size: 0, requests: 0 });
+    expect(t.fake.requestUrls).toEqual([]);
+
+    await setMembers(t.wh, 'one_time_buyers', 'true');
+    await t.runOne('one_time_buyers');
+    const id = await externalId(t.wh, 'one_time_buyers');
+    await setMembers(t.wh, 'one_time_buyers', 'false');
+    const report = await t.runOne('one_time_buyers', { fullRefresh: true, force: true });
+    expect(report).toMatchObject({ status: 'synced', adds: 0, removes: 10, size: 0 });
+    expect(t.fake.uploads.at(-1)).toMatchObject({ kind: 'remove', rows: 10, last: true });
+    expect(t.fake.memberKeys(id)).toEqual([]);
+  });
+
   it('--dry-run reports adds, removes, held and hashed samples, and sends nothing', async () => {
     t = await setupMeta();
     await seedCustomers(t.wh, 20);

@@ -131,7 +131,7 @@ async function syncAudience(
   const pending = state?.external_id ? await pendingReplace(wh, audience, state.external_id) : undefined;
   const resumeReplace =
     pending && Date.now() - pending.startedAt.getTime() < RESUME_WINDOW_MS ? pending : undefined;
-  const fullRefresh = !resumeReplace && (ctx.fullRefresh || pending !== undefined);
+  const wantsReplace = !resumeReplace && (ctx.fullRefresh || pending !== undefined);
 
   // Normalise and hash once: the same rows give the plan and the unmatchable count.
   const desired = `meta_desired_${process.pid}_${++desiredCounter}`;
@@ -142,7 +142,11 @@ async function syncAudience(
   );
   let plan: Plan;
   let unmatchable: number;
+  let fullRefresh = wantsReplace;
   try {
+    // A replace cannot send an empty list: emptying an audience is done with removes.
+    if (fullRefresh)
+      fullRefresh = (await wh.scalar(`SELECT count(*) FROM ${sqlIdent(desired)} WHERE usable`)) > 0;
     plan = await buildPlan(wh, {
       destination: dest,
       audience,
@@ -180,7 +184,8 @@ async function syncAudience(
       await finishSyncRow(wh, ctx.runId, dest, audience, 'held', holdMessage);
       return { ...base, status: 'held', requests: 0, message: holdMessage };
     }
-    if (plan.adds === 0 && plan.removes === 0 && !fullRefresh && state?.external_id) {
+    // Nothing to send (an empty audience never synced included): no request, not even a creation.
+    if (plan.adds === 0 && plan.removes === 0 && !fullRefresh) {
       await finishSyncRow(wh, ctx.runId, dest, audience, 'unchanged');
       await markSynced(wh, dest, audience, plan.size);
       return { ...base, status: 'unchanged', requests: 0 };
