@@ -122,7 +122,7 @@ async function syncAudience(
   if (state?.status === DELETED_STATUS) {
     const message =
       `Meta Custom Audience ${state.external_id} no longer exists (deleted on Meta's side); not recreated. ` +
-      `To create a new one, run forgetMetaAudience (see docs/meta.md).`;
+      `To create a new one: npx tsx connectors/destinations/meta/forget.ts ${audience} (forgetMetaAudience; see docs/meta.md).`;
     if (!ctx.dryRun) await finishSyncRow(wh, ctx.runId, dest, audience, 'failed', message);
     return { audience, status: 'failed', adds: 0, removes: 0, size: 0, message };
   }
