@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,60 @@ describe('the lock file', () => {
     writeFileSync(lockPathFor(s.db), JSON.stringify({ ...stale, pid: process.pid, procStart: '1' }));
     const again = acquireLock(s.db, 'taker');
     again.release();
+  });
+
+  it('lets exactly one of several processes racing for the same stale lock win', async () => {
+    const stale = {
+      pid: deadPid(),
+      hostname: hostname(),
+      startedAt: '2026-01-01T03:00:00.000Z',
+      command: 'x',
+    };
+    mkdirSync(join(s.dir, 'db'), { recursive: true });
+    writeFileSync(lockPathFor(s.db), JSON.stringify(stale));
+    // Each child says 'ready', then spins until the go file appears: they all try within microseconds.
+    const go = join(s.dir, 'go');
+    const script = `
+      import { existsSync } from 'node:fs';
+      import { acquireLock } from ${JSON.stringify(join(import.meta.dirname, '..', 'pipelines', 'ops', 'lock.ts'))};
+      process.stdout.write('ready;');
+      while (!existsSync(${JSON.stringify(go)})) {}
+      try {
+        const lock = acquireLock(${JSON.stringify(s.db)}, 'racer');
+        process.stdout.write('won');
+        setTimeout(() => lock.release(), 1500);
+      } catch (err) {
+        process.stdout.write(err.name);
+      }`;
+    let ready = 0;
+    let allReady: () => void = () => {};
+    const readyPromise = new Promise<void>((resolve) => {
+      allReady = resolve;
+    });
+    const racers = Array.from(
+      { length: 6 },
+      () =>
+        new Promise<string>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+            cwd: join(import.meta.dirname, '..'),
+            // Every racer pauses between seeing the stale lock and removing it: without the takeover guard,
+            // a late racer would delete the lock an early one just took, and two would win.
+            env: { ...process.env, RETARGET_TEST_DELAY_AT: 'lock:takeover=300' },
+          });
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (d.toString().includes('ready;') && ++ready === 6) allReady();
+          });
+          child.on('close', () => resolve(out.replace('ready;', '')));
+        }),
+    );
+    await readyPromise;
+    writeFileSync(go, '');
+    const results = await Promise.all(racers);
+    expect(results.filter((r) => r === 'won')).toHaveLength(1);
+    expect(results.filter((r) => r === 'LockBusyError')).toHaveLength(5);
+    expect(existsSync(lockPathFor(s.db))).toBe(false);
   });
 
   it('treats a holder on another host as alive (it cannot be checked from here)', () => {

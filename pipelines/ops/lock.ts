@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { safePointSync } from './safe-point.ts';
 
 /**
  * The single-writer lock: a file next to the DuckDB file (`<db>.lock`) holding the writer's pid, host and start
@@ -64,6 +65,7 @@ export function acquireLock(database: string, command: string): HeldLock {
     const current = readHolder(path);
     if (current === 'missing') continue; // released between our attempt and the read
     if (current === undefined || isAlive(current)) throw new LockBusyError(path, current);
+    safePointSync('lock:takeover'); // test hook: widens the race between two takers of a stale lock
     removeStale(path, current);
   }
   throw new LockBusyError(path, undefined);
