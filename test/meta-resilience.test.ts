@@ -385,6 +385,12 @@ describe('the Graph fake behaves as Meta documents (driven through the SDK)', ()
       await g.upload('replace', id, [row('c10')], session(6, 2, true));
       expect(f.memberKeys(id)).toEqual(['c10', 'c9']);
       expect((await error(g.upload('replace', id, [row('c11')], session(6, 3)))).info.subcode).toBe(1870159);
+      // Meta closes a session 90 minutes after its first batch.
+      await g.upload('replace', id, [row('c12')], session(10, 1));
+      const start = Date.now();
+      f.now = () => start + 91 * 60_000;
+      expect((await error(g.upload('replace', id, [row('c13')], session(10, 2)))).info.subcode).toBe(1870158);
+      f.now = () => Date.now();
       const missing = await error(g.upload('add', '999', [row('c1')], session(9, 1)));
       expect(missing.audienceMissing).toBe(true);
     } finally {

@@ -173,6 +173,32 @@ describe('Meta destination: syncing audiences', () => {
     expect(await confirmedIds(t.wh, 'category_browsers:shoes')).toEqual(t.fake.memberKeys(id));
   });
 
+  it('redoes a replace that was interrupted longer ago than Meta keeps sessions open', async () => {
+    t = await setupMeta({ config: { batchSize: 20 } });
+    await seedCustomers(t.wh, 30);
+    await setMembers(t.wh, 'wishlisted', 'true');
+    await t.runOne('wishlisted');
+    const id = await externalId(t.wh, 'wishlisted');
+    // A replace that died after its first batch two hours ago: Meta has timed it out; what it holds is unknown.
+    await t.wh.run(
+      `INSERT INTO meta_sync_batches (run_id, audience, external_id, action, session_id, batch_seq, last_batch, rows_sent,
+         num_invalid_entries, session_started_at, acknowledged_at)
+       VALUES ('old', 'wishlisted', $1, 'replace', 4242, 1, false, 20, 0, now()::TIMESTAMP - INTERVAL 2 HOUR,
+         now()::TIMESTAMP - INTERVAL 2 HOUR)`,
+      [id],
+    );
+    t.fake.audience(id)!.members.delete('c000003');
+    const before = t.fake.uploads.length;
+    const report = await t.runOne('wishlisted');
+    expect(report).toMatchObject({ status: 'synced', adds: 30 });
+    expect(t.fake.uploads.slice(before).map((u) => [u.kind, u.batchSeq, u.last])).toEqual([
+      ['replace', 1, false],
+      ['replace', 2, true],
+    ]);
+    expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'wishlisted'));
+    expect((await t.runOne('wishlisted')).status).toBe('unchanged'); // the old session is settled
+  });
+
   it('holds an audience that would shrink by more than maxShrink, or empty, unless --force', async () => {
     t = await setupMeta();
     await seedCustomers(t.wh, 100);
