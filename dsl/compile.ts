@@ -183,31 +183,29 @@ class Compiler {
     const f = c.notFollowedBy;
     if (f) {
       // An event is cancelled by a matching purchase at or after it (<= T): compare with the latest such
-      // purchase per (customer, product) and per customer (events without a product). Purchases before the
-      // window cannot follow an event in it, so only the window's purchases are read.
-      const pw: Frag[] = [sql`customer_id IS NOT NULL`, sql`ordered_at <= ${this.t}`];
-      if (c.withinDays !== undefined) pw.push(sql`ordered_at > ${this.since(c.withinDays)}`);
-      pw.push(...this.inList(sql`product_id`, f.products), ...this.inList(sql`category`, f.categories));
-      const pwhere = sql.join(pw, sql` AND `);
-      const anyName = this.cte(
-        'last_purchase',
-        sql`SELECT customer_id, max(ordered_at) AS last_at\nFROM purchases\nWHERE ${pwhere}\nGROUP BY customer_id`,
-      );
-      joins.push(sql`LEFT JOIN ${id(anyName)} lc ON lc.customer_id = e.customer_id`);
+      // purchase. Purchases before the window cannot follow an event in it, so only the window's are read.
+      // With ofSameProduct, one aggregate gives the latest per (customer, product) and, in the grouping set
+      // with product_id NULL, per customer: an event without a product matches that row (any purchase).
+      const pw: Frag[] = [sql`p.customer_id IS NOT NULL`, sql`p.ordered_at <= ${this.t}`];
+      if (c.withinDays !== undefined) pw.push(sql`p.ordered_at > ${this.since(c.withinDays)}`);
+      pw.push(...this.inList(sql`p.product_id`, f.products), ...this.inList(sql`p.category`, f.categories));
+      const from = sql`${this.purchaseSource(!!f.categories)} p\nWHERE ${sql.join(pw, sql` AND `)}`;
       if (f.sameProduct) {
-        const byProduct = this.cte(
-          'last_purchase_of_product',
-          sql`SELECT customer_id, product_id, max(ordered_at) AS last_at\nFROM purchases\nWHERE ${pwhere}\nGROUP BY customer_id, product_id`,
+        const last = this.cte(
+          'last_purchase',
+          sql`SELECT p.customer_id, p.product_id, max(p.ordered_at) AS last_at\nFROM ${from}\nGROUP BY GROUPING SETS ((p.customer_id, p.product_id), (p.customer_id))`,
         );
         joins.push(
-          sql`LEFT JOIN ${id(byProduct)} lp ON lp.customer_id = e.customer_id AND lp.product_id = e.product_id`,
-        );
-        where.push(
-          sql`CASE WHEN e.product_id IS NULL THEN lc.last_at IS NULL OR lc.last_at < e.occurred_at\n     ELSE lp.last_at IS NULL OR lp.last_at < e.occurred_at END`,
+          sql`LEFT JOIN ${id(last)} lp ON lp.customer_id = e.customer_id AND lp.product_id IS NOT DISTINCT FROM e.product_id`,
         );
       } else {
-        where.push(sql`(lc.last_at IS NULL OR lc.last_at < e.occurred_at)`);
+        const last = this.cte(
+          'last_purchase',
+          sql`SELECT p.customer_id, max(p.ordered_at) AS last_at\nFROM ${from}\nGROUP BY p.customer_id`,
+        );
+        joins.push(sql`LEFT JOIN ${id(last)} lp ON lp.customer_id = e.customer_id`);
       }
+      where.push(sql`(lp.last_at IS NULL OR lp.last_at < e.occurred_at)`);
     }
     const select: Frag[] = [sql`e.customer_id`];
     if (keyExpr) select.push(sql`${keyExpr} AS split_key`);
@@ -216,12 +214,26 @@ class Compiler {
       select.push(
         sql`list(DISTINCT e.product_id ORDER BY e.product_id) FILTER (WHERE e.product_id IS NOT NULL) AS ${id(productsKey)}`,
       );
-    const body = sql`SELECT ${sql.join(select, sql`, `)}\nFROM ${id(source)} e${joins.length ? sql`\n${sql.join(joins, sql`\n`)}` : sql``}\nWHERE ${sql.join(where, sql`\n  AND `)}\nGROUP BY ALL\nHAVING sum(e.event_count) >= ${lit(c.atLeast ?? 1)}`;
+    // sum(event_count) >= 1 is "some event with a positive count": a row filter, cheaper than HAVING.
+    const atLeast = c.atLeast ?? 1;
+    if (atLeast === 1) where.push(sql`e.event_count >= 1`);
+    const having = atLeast > 1 ? sql`\nHAVING sum(e.event_count) >= ${lit(atLeast)}` : sql``;
+    const body = sql`SELECT ${sql.join(select, sql`, `)}\nFROM ${id(source)} e${joins.length ? sql`\n${sql.join(joins, sql`\n`)}` : sql``}\nWHERE ${sql.join(where, sql`\n  AND `)}\nGROUP BY ALL${having}`;
     return {
       name: this.cte('performed', body),
       keyed: keyExpr !== undefined,
       cols: [countKey, productsKey].filter((x): x is string => !!x),
     };
+  }
+
+  /**
+   * The purchases view, or the same rows without its products join when no category is needed: DuckDB
+   * keeps the join otherwise, and it is a probe per purchased line.
+   */
+  private purchaseSource(needCategory: boolean): Frag {
+    return needCategory
+      ? sql`purchases`
+      : sql`(SELECT o.order_id, o.customer_id, o.ordered_at, i.product_id\n  FROM completed_orders o JOIN order_items i ON i.order_id = o.order_id)`;
   }
 
   private purchaseWhere(c: PurchasedCondition): Frag[] {
@@ -242,7 +254,8 @@ class Compiler {
     if (ordersKey) select.push(sql`count(DISTINCT p.order_id) AS ${id(ordersKey)}`);
     const atLeast = c.atLeast ?? 1;
     const having = atLeast > 1 ? sql`\nHAVING count(DISTINCT p.order_id) >= ${lit(atLeast)}` : sql``;
-    const body = sql`SELECT ${sql.join(select, sql`, `)}\nFROM purchases p\nWHERE ${sql.join(where, sql`\n  AND `)}\nGROUP BY ALL${having}`;
+    const source = this.purchaseSource(!!c.categories || this.split === 'category');
+    const body = sql`SELECT ${sql.join(select, sql`, `)}\nFROM ${source} p\nWHERE ${sql.join(where, sql`\n  AND `)}\nGROUP BY ALL${having}`;
     return {
       name: this.cte('purchased', body),
       keyed: keyExpr !== undefined,
