@@ -153,6 +153,14 @@ function rawName(c: ColumnSpec): string {
 }
 
 const TEXTUAL = /^(VARCHAR|JSON|BLOB)/;
+/** Source types that already are the target type: no cast, no parse check. */
+const NATIVE: Record<ColumnSpec['type'], RegExp> = {
+  text: /^VARCHAR$/,
+  timestamp: /^TIMESTAMP$/,
+  decimal: /^(DECIMAL|DOUBLE|FLOAT|REAL|INTEGER|BIGINT|SMALLINT|TINYINT|HUGEINT)/,
+  integer: /^(INTEGER|SMALLINT|TINYINT)$/,
+  boolean: /^BOOLEAN$/,
+};
 
 /** The raw value as trimmed text, NULL when empty. */
 function textOf(c: ColumnSpec): string {
@@ -163,37 +171,58 @@ function typedExpr(c: ColumnSpec, sourceType: string | undefined): string {
   const r = rawName(c);
   const textual = sourceType === undefined || TEXTUAL.test(sourceType);
   let expr: string;
-  switch (c.type) {
-    case 'text':
-      expr = textOf(c);
-      break;
-    case 'timestamp':
-      // Input without an offset is read as UTC (the session time zone); with an offset it is converted to UTC.
-      expr = textual
-        ? `CAST(TRY_CAST(${textOf(c)} AS TIMESTAMPTZ) AS TIMESTAMP)`
-        : `CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
-      break;
-    case 'decimal':
-      expr = textual ? `TRY_CAST(${textOf(c)} AS DECIMAL(18, 4))` : `TRY_CAST(${r} AS DECIMAL(18, 4))`;
-      break;
-    case 'integer':
-      expr = textual ? `TRY_CAST(TRY_CAST(${textOf(c)} AS DOUBLE) AS INTEGER)` : `TRY_CAST(${r} AS INTEGER)`;
-      break;
-    case 'boolean':
-      expr = textual
-        ? `CASE WHEN lower(${textOf(c)}) IN ('true', 't', '1', 'yes', 'y') THEN true
-                WHEN lower(${textOf(c)}) IN ('false', 'f', '0', 'no', 'n') THEN false END`
-        : `TRY_CAST(${r} AS BOOLEAN)`;
-      break;
+  if (sourceType !== undefined && c.type !== 'text' && NATIVE[c.type].test(sourceType)) {
+    expr = c.type === 'decimal' ? `TRY_CAST(${r} AS DECIMAL(18, 4))` : r;
+  } else {
+    switch (c.type) {
+      case 'text':
+        expr = textOf(c);
+        break;
+      case 'timestamp':
+        expr = textual ? timestampFromText(textOf(c)) : `CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+        break;
+      case 'decimal':
+        expr = `TRY_CAST(${textual ? textOf(c) : r} AS DECIMAL(18, 4))`;
+        break;
+      case 'integer':
+        expr = textual
+          ? `TRY_CAST(TRY_CAST(${textOf(c)} AS DOUBLE) AS INTEGER)`
+          : `TRY_CAST(${r} AS INTEGER)`;
+        break;
+      case 'boolean':
+        expr = textual
+          ? `CASE WHEN lower(${textOf(c)}) IN ('true', 't', '1', 'yes', 'y') THEN true
+                  WHEN lower(${textOf(c)}) IN ('false', 'f', '0', 'no', 'n') THEN false END`
+          : `TRY_CAST(${r} AS BOOLEAN)`;
+        break;
+    }
   }
-  return c.default ? `COALESCE(${expr}, CASE WHEN ${textOf(c)} IS NULL THEN ${c.default} END)` : expr;
+  return c.default ? `COALESCE(${expr}, CASE WHEN ${isAbsent(c, sourceType)} THEN ${c.default} END)` : expr;
+}
+
+/**
+ * Text to a UTC TIMESTAMP. Values without an offset parse with the plain (fast) TIMESTAMP cast, read as UTC; values
+ * with an offset or a zone name go through TIMESTAMPTZ, which converts them to UTC (TIMESTAMP would drop the offset).
+ */
+function timestampFromText(text: string): string {
+  const viaZone = `CAST(TRY_CAST(${text} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+  const time = `substr(${text}, 11)`;
+  return `CASE WHEN NOT contains(${time}, '+') AND NOT contains(${time}, '-')
+               THEN COALESCE(TRY_CAST(${text} AS TIMESTAMP), ${viaZone}) ELSE ${viaZone} END`;
+}
+
+/** SQL true when the raw value is absent (NULL, or empty text). */
+function isAbsent(c: ColumnSpec, sourceType: string | undefined): string {
+  return sourceType !== undefined && !TEXTUAL.test(sourceType)
+    ? `${rawName(c)} IS NULL`
+    : `${textOf(c)} IS NULL`;
 }
 
 function rejectChecks(c: ColumnSpec, sourceType: string | undefined): string[] {
   const name = sqlIdent(c.name);
   const checks: string[] = [];
-  if (c.required) checks.push(`WHEN ${textOf(c)} IS NULL THEN 'missing ${c.name}'`);
-  if (c.type !== 'text' && sourceType !== undefined) {
+  if (c.required) checks.push(`WHEN ${isAbsent(c, sourceType)} THEN 'missing ${c.name}'`);
+  if (c.type !== 'text' && sourceType !== undefined && !NATIVE[c.type].test(sourceType)) {
     const what = c.type === 'timestamp' ? 'unparseable' : 'invalid';
     checks.push(
       `WHEN ${name} IS NULL AND ${textOf(c)} IS NOT NULL THEN '${what} ${c.name}: ' || left(${textOf(c)}, 100)`,
@@ -206,27 +235,31 @@ async function merge(wh: Warehouse, spec: TableSpec, staging: string): Promise<n
   const cols = spec.columns.map((c) => sqlIdent(c.name));
   const key = spec.key.map(sqlIdent).join(', ');
   const good = `FROM ${sqlIdent(staging)} WHERE _reason IS NULL`;
+  // De-duplicating a batch costs a window over every row; most batches have no repeated key, so check first.
+  const repeats = await wh.scalar(
+    `SELECT count(*) FROM (SELECT 1 ${good} GROUP BY ${key} HAVING count(*) > 1 LIMIT 1)`,
+  );
   switch (spec.merge) {
     case 'upsert':
       // Last row for a key wins (files are read in name order, so a newer export overrides an older one).
       return wh.run(
         `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${cols.join(', ')})
          SELECT ${cols.join(', ')} ${good}
-         QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY _source DESC) = 1`,
+         ${repeats ? `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY _source DESC) = 1` : ''}`,
       );
     case 'events': {
-      // Probe the big table with the batch's keys (small side builds the hash table), then insert the rest.
+      // Probe the big table with the batch's keys (the small side builds the hash table), then insert the rest.
       const seen = `${staging}_seen`;
       await wh.run(
         `CREATE OR REPLACE TEMP TABLE ${sqlIdent(seen)} AS
          SELECT DISTINCT event_key FROM events WHERE event_key IN (SELECT event_key ${good})`,
       );
       try {
+        const fresh = `${good} AND event_key NOT IN (SELECT event_key FROM ${sqlIdent(seen)})`;
         return await wh.run(
-          `INSERT INTO events (${cols.join(', ')}, event_key)
-           SELECT ${cols.join(', ')}, event_key ${good}
-             AND event_key NOT IN (SELECT event_key FROM ${sqlIdent(seen)})
-           QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY _source) = 1`,
+          repeats
+            ? `INSERT INTO events (${cols.join(', ')}, event_key) SELECT DISTINCT ON (event_key) ${cols.join(', ')}, event_key ${fresh}`
+            : `INSERT INTO events (${cols.join(', ')}, event_key) SELECT ${cols.join(', ')}, event_key ${fresh}`,
         );
       } finally {
         await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(seen)}`);
