@@ -170,11 +170,12 @@ async function syncAudience(
       : undefined;
 
     if (ctx.dryRun) {
+      const nothing = plan.adds === 0 && plan.removes === 0 && !fullRefresh;
       const requests = await plannedRequests(wh, config, plan, fullRefresh, state?.external_id ?? '0');
       return {
         ...base,
         status: held ? 'held' : 'planned',
-        requests: held ? 0 : requests + (state?.external_id ? 0 : 1),
+        requests: held || nothing ? 0 : requests + (state?.external_id ? 0 : 1),
         samples: await sampleRows(wh, plan),
         message: holdMessage,
       };
@@ -194,12 +195,14 @@ async function syncAudience(
     const lock = await acquireLock(wh, dest, audience, ctx.runId, config.lockTtlMs);
     if (!lock.ok) {
       const message = `locked: ${lock.holder} is syncing this audience`;
+      log(`meta: ${audience}: ${message}`);
+      await finishSyncRow(wh, ctx.runId, dest, audience, 'failed', message);
       return { ...base, status: 'failed', requests: 0, message };
     }
+    let requests = 0;
     try {
       await startSyncRow(wh, ctx.runId, dest, audience);
       let externalId = state?.external_id ?? undefined;
-      let requests = 0;
       if (!externalId) {
         const segment = await wh.one<{ segment: string }>(
           'SELECT segment FROM audience_members WHERE audience = $1 LIMIT 1',
@@ -274,7 +277,7 @@ async function syncAudience(
       const message = scrub((err as Error).message ?? String(err), config.accessToken);
       log(`meta: ${audience}: failed: ${message}`);
       await finishSyncRow(wh, ctx.runId, dest, audience, 'failed', message);
-      return { ...base, status: 'failed', requests: 0, message };
+      return { ...base, status: 'failed', requests, message };
     } finally {
       await releaseLock(wh, dest, audience, ctx.runId);
     }
