@@ -75,6 +75,15 @@ describe('Meta destination: retries and failures', () => {
     expect(t.fake.audiences.size).toBe(1);
   });
 
+  it('retries a non-JSON error page from a proxy in front of Graph', async () => {
+    t = await setupMeta();
+    await seedCustomers(t.wh, 5);
+    await setMembers(t.wh, 'a_first', 'true');
+    t.fake.inject({ kind: 'html', on: 'add', status: 502 });
+    expect(await t.runOne('a_first')).toMatchObject({ status: 'synced', adds: 5 });
+    expect(t.logs.some((l) => l.includes('non-JSON'))).toBe(true);
+  });
+
   it('gives up after the retry budget and fails only that audience', async () => {
     t = await setupMeta({ config: { retry: { ...fastRetry, retries: 2 } } });
     await seedCustomers(t.wh, 10);

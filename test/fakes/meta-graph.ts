@@ -75,7 +75,7 @@ export interface UploadLog {
 }
 
 export interface Fault {
-  kind: 'throttle' | 'server' | 'reset' | 'error';
+  kind: 'throttle' | 'server' | 'reset' | 'html' | 'error';
   /** How many matching requests it hits (default 1). */
   times?: number;
   /** Only requests of this kind ('create' for audience creation). */
@@ -88,7 +88,7 @@ export interface Fault {
   subcode?: number;
   message?: string;
   status?: number;
-  /** For 'reset' / 'server': apply the request before failing (the answer is lost, not the work). */
+  /** For 'reset' / 'server' / 'html': apply the request before failing (the answer is lost, not the work). */
   afterApply?: boolean;
 }
 
@@ -276,6 +276,11 @@ export class FakeMetaGraph {
     switch (fault.kind) {
       case 'reset':
         res.socket?.destroy();
+        return RESET;
+      case 'html':
+        // A proxy or load balancer answering instead of Graph.
+        res.writeHead(fault.status ?? 502, { 'content-type': 'text/html' });
+        res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
         return RESET;
       case 'server':
         throw new HttpFailure(

@@ -91,6 +91,9 @@ export function toMetaError(err: unknown, token: string): MetaApiError {
   if (body.message) {
     message = body.message;
     if (body.error_user_msg) message += ` (${body.error_user_msg})`;
+  } else if (e.name === 'SyntaxError') {
+    // The SDK tried to parse a non-JSON error page (a proxy or load balancer answered instead of Graph).
+    message = 'unreadable (non-JSON) error response from the Graph host';
   } else if (network) {
     message = `network error: ${e.message ?? 'no response'}`;
   } else {
