@@ -4,7 +4,9 @@ import { evaluateSegments, type SegmentEvaluation } from '../audiences/evaluate.
 import { type MembershipChange, storeMembership } from '../audiences/membership.ts';
 import type { RetargetConfig } from '../config/config.ts';
 import { createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
+import { metaDestinationFromConfig } from '../connectors/destinations/meta/index.ts';
 import { loadFilesSource, type TableLoadSummary } from '../connectors/sources/files/load.ts';
+import { ga4SourcesFromConfig, loadGa4Export, pullGa4DataApi } from '../connectors/sources/ga4/index.ts';
 import { type LoadedSegment, loadSegments } from '../dsl/index.ts';
 import type { Destination, DestinationReport } from '../plans/types.ts';
 import {
@@ -145,6 +147,44 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
       });
     }
 
+    const ga4 = ga4SourcesFromConfig(config.sources.ga4);
+    const ga4Log = {
+      info: (o: object, m?: string) => reporter.info(`${m ?? ''} ${JSON.stringify(o)}`.trim()),
+      warn: (o: object, m?: string) => reporter.info(`warning: ${m ?? ''} ${JSON.stringify(o)}`.trim()),
+    };
+    if (ga4.dataApi && wants('ga4')) {
+      const api = ga4.dataApi;
+      await step('load:ga4', async () => {
+        const r = await pullGa4DataApi(wh, api, { runId, asOf, log: ga4Log });
+        summary.loads.push({
+          table: 'events',
+          files: 0,
+          filesSkipped: 0,
+          rowsRead: r.rowsRead,
+          rowsLoaded: r.rowsLoaded,
+          rowsRejected: r.rowsRejected,
+        });
+        if (r.stopped)
+          reporter.info(`GA4 quota exhausted; the next run continues from here: ${r.stopped.message}`);
+        return { rowsIn: r.rowsRead, rowsOut: r.rowsLoaded, detail: r };
+      });
+    }
+    if (ga4.export && wants('ga4_export')) {
+      const exp = ga4.export;
+      await step('load:ga4_export', async () => {
+        const r = await loadGa4Export(wh, exp, { runId, asOf, log: ga4Log });
+        summary.loads.push({
+          table: 'events',
+          files: r.tables.reduce((n, t) => n + t.files.length, 0),
+          filesSkipped: r.tablesSkipped,
+          rowsRead: r.rowsRead,
+          rowsLoaded: r.rowsLoaded,
+          rowsRejected: r.rowsRejected,
+        });
+        return { rowsIn: r.rowsRead, rowsOut: r.rowsLoaded, detail: r };
+      });
+    }
+
     // Keep after every source's load: rows of forgotten customers that a load brought back are dropped here.
     const purge = await dropForgottenCustomers(wh);
     if (purge.customers > 0 || Object.keys(purge.deleted).length > 0) {
@@ -254,5 +294,8 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
 export function configuredDestinations(config: RetargetConfig): Destination[] {
   const destinations: Destination[] = [];
   if (config.destinations.csv !== false) destinations.push(createCsvDestination(config.destinations.csv));
+  // Meta is enabled by META_ACCESS_TOKEN + META_AD_ACCOUNT_ID (settings may also come from the config file).
+  const meta = metaDestinationFromConfig(config.destinations.meta);
+  if (meta) destinations.push(meta);
   return destinations;
 }

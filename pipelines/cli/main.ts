@@ -264,9 +264,7 @@ export function buildProgram(): Command {
     .action(async (audience: string, flags: { asOf?: Date }) => {
       const cfg = await config();
       const segment = findSegment(await loadSegments(resolve(cfg.segments.dir)), audience);
-      process.stdout.write(
-        `-- ${segment.definition.name} (${segment.file})\n-- ${segment.definition.description}\n`,
-      );
+      process.stdout.write(`-- file: ${segment.file}\n`);
       process.stdout.write(`${explainSegment(segment.definition, { asOf: flags.asOf ?? new Date() })}\n`);
     });
 
