@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SegmentBuilder } from './builders.ts';
@@ -47,7 +47,9 @@ export async function loadSegments(dir: string = SEGMENTS_DIR): Promise<LoadedSe
     const file = relative(process.cwd(), abs) || f;
     let mod: { default?: unknown };
     try {
-      mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+      // The modification time in the URL makes a long-running process (retarget schedule) see edited files.
+      const url = `${pathToFileURL(abs).href}?mtime=${Math.trunc(statSync(abs).mtimeMs)}`;
+      mod = (await import(url)) as { default?: unknown };
     } catch (err) {
       throw new SegmentDefinitionError(file, [
         { path: '', message: `cannot be imported: ${(err as Error).message}` },

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +166,19 @@ describe('loadSegments', () => {
     expect(await loadError('throw new Error("boom");', 'boom.ts')).toMatch(
       /boom\.ts: cannot be imported: boom/,
     );
+  });
+
+  it('sees a segment file edited since the last load', async () => {
+    const dir = dirWith({
+      'edit.ts': `${header}export default segment('v1').describe('x').where(performed('a'));`,
+    });
+    expect((await loadSegments(dir)).map((l) => l.definition.name)).toEqual(['v1']);
+    writeFileSync(
+      join(dir, 'edit.ts'),
+      `${header}export default segment('v2').describe('x').where(performed('a'));`,
+    );
+    utimesSync(join(dir, 'edit.ts'), new Date(), new Date(Date.now() + 5000));
+    expect((await loadSegments(dir)).map((l) => l.definition.name)).toEqual(['v2']);
   });
 
   it('accepts hand-written plain data and skips test files and _helpers', async () => {
