@@ -14,7 +14,10 @@ for (const [path, entry] of Object.entries(packages)) {
   for (const [name, version] of Object.entries(entry.optionalDependencies ?? {})) {
     const target = `node_modules/${name}`;
     if (packages[target] || packages[`${path}/${target}`]) continue;
-    const platform = /-(android|darwin|linux|win32|freebsd|openbsd|sunos|aix)-(arm64|x64|arm|ia32|riscv64|ppc64|s390x|loong64)(-(musl|gnu|msvc))?$/.exec(name);
+    const platform =
+      /-(android|darwin|linux|win32|freebsd|openbsd|sunos|aix)-(arm64|x64|arm|ia32|riscv64|ppc64|s390x|loong64)(-(musl|gnu|msvc))?$/.exec(
+        name,
+      );
     if (!platform) continue;
     const [, os, cpu, , libc] = platform;
     const base = name.split('/').pop();
@@ -32,7 +35,9 @@ for (const [path, entry] of Object.entries(packages)) {
 }
 
 if (added > 0) {
-  lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+  lock.packages = Object.fromEntries(
+    Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+  );
   writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 }
 console.log(`complete-lockfile: ${added} platform entr${added === 1 ? 'y' : 'ies'} added`);

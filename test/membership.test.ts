@@ -103,7 +103,7 @@ describe('audience membership and history', () => {
 });
 
 describe('CSV destination', () => {
-  const ctx = (dir: string, runId: string, dryRun = false): SyncContext => ({
+  const ctx = (_dir: string, runId: string, dryRun = false): SyncContext => ({
     wh,
     runId,
     asOf: T1,

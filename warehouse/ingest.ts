@@ -118,7 +118,7 @@ export function missingColumns(table: RawTable, columns: Iterable<string>): stri
 function stagingSql(spec: TableSpec, options: IngestOptions, sourceTypes: Map<string, string>): string {
   const present = spec.columns.filter((c) => sourceTypes.has(c.name));
   const raw = spec.columns.map(
-    (c) => (sourceTypes.has(c.name) ? `src.${sqlIdent(c.name)}` : 'NULL') + ` AS ${rawName(c)}`,
+    (c) => `${sourceTypes.has(c.name) ? `src.${sqlIdent(c.name)}` : 'NULL'} AS ${rawName(c)}`,
   );
   const source = sourceTypes.has('_source') ? 'CAST(src._source AS VARCHAR)' : sqlString(options.source);
   const typed = spec.columns.map((c) => `${typedExpr(c, sourceTypes.get(c.name))} AS ${sqlIdent(c.name)}`);
