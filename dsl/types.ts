@@ -1,3 +1,4 @@
+import { CONTACT_COLUMNS } from '../warehouse/table-specs.ts';
 /**
  * The plain data a segment definition compiles from. Builders (dsl/builders.ts) produce it; marketers may also
  * write it by hand. Everything is JSON-able so definitions can be stored, diffed and overridden in config.
@@ -59,18 +60,7 @@ export interface OrdersCondition extends Bounds {
   metric: OrderMetric;
 }
 
-export const CUSTOMER_COLUMNS = [
-  'email',
-  'phone',
-  'first_name',
-  'last_name',
-  'city',
-  'state',
-  'zip',
-  'country',
-  'created_at',
-  'ads_consent',
-] as const;
+export const CUSTOMER_COLUMNS = [...CONTACT_COLUMNS, 'created_at', 'ads_consent'] as const;
 export type CustomerColumn = (typeof CUSTOMER_COLUMNS)[number];
 export type CustomerOp = 'equals' | 'notEquals' | 'in' | 'notIn' | 'isNull' | 'isNotNull';
 export type Scalar = string | number | boolean;

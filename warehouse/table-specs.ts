@@ -1,5 +1,18 @@
 /** How each raw table is validated and merged. The column lists mirror sql/migrations/0001_core.sql. */
 
+/** The customers columns that identify a person (what destinations send, hashed or not). */
+export const CONTACT_COLUMNS = [
+  'email',
+  'phone',
+  'first_name',
+  'last_name',
+  'city',
+  'state',
+  'zip',
+  'country',
+] as const;
+export type ContactColumn = (typeof CONTACT_COLUMNS)[number];
+
 export type ColumnType = 'text' | 'timestamp' | 'decimal' | 'integer' | 'boolean';
 
 export interface ColumnSpec {

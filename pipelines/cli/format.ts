@@ -2,7 +2,8 @@ import type { RunSummary } from '../run.ts';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
-function table(headers: string[], rows: Array<Array<string | number>>): string {
+/** A plain-text table; numbers are right-aligned with thousands separators. */
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? n(c) : c)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
   const line = (r: Array<string | number>) =>

@@ -1,4 +1,5 @@
 import type { Warehouse } from '../../warehouse/warehouse.ts';
+import { table } from '../cli/format.ts';
 
 /**
  * Run history: finding runs a dead process left 'running', and reading runs back for `retarget runs`.
@@ -184,7 +185,7 @@ export function formatRunList(runs: RunRow[]): string {
     String(r.rows_rejected),
     r.error ? oneLine(r.error, 60) : '',
   ]);
-  return grid(['run', 'status', 'started', 'took', 'as of', 'trigger', 'rejected', 'error'], rows);
+  return table(['run', 'status', 'started', 'took', 'as of', 'trigger', 'rejected', 'error'], rows);
 }
 
 export function formatRunDetail(d: RunDetail): string {
@@ -197,7 +198,7 @@ export function formatRunDetail(d: RunDetail): string {
   out.push(
     '',
     'Steps',
-    grid(
+    table(
       ['step', 'status', 'started', 'took', 'rows in', 'rows out', 'error'],
       d.steps.map((s) => [
         s.step,
@@ -213,7 +214,7 @@ export function formatRunDetail(d: RunDetail): string {
   out.push('', `Rejected rows: ${r.rows_rejected}`);
   if (d.rejected.length) {
     out.push(
-      grid(
+      table(
         ['table', 'reason', 'rows'],
         d.rejected.map((x) => [x.table, x.reason, String(x.rows)]),
       ),
@@ -224,7 +225,7 @@ export function formatRunDetail(d: RunDetail): string {
     out.push(
       '',
       'Audiences',
-      grid(
+      table(
         ['audience', 'members', 'entered', 'exited'],
         d.audiences.map((a) => [a.audience, String(a.members), String(a.entered), String(a.exited)]),
       ),
@@ -233,7 +234,7 @@ export function formatRunDetail(d: RunDetail): string {
   out.push('', d.syncs.length ? 'Syncs' : 'Syncs: none recorded');
   if (d.syncs.length) {
     out.push(
-      grid(
+      table(
         ['destination', 'audience', 'status', 'adds', 'removes', 'invalid', 'error'],
         d.syncs.map((s) => [
           s.destination,
@@ -253,14 +254,4 @@ export function formatRunDetail(d: RunDetail): string {
 function oneLine(text: string, max: number): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
-function grid(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -7,23 +7,13 @@ import type {
   DestinationReport,
   SyncContext,
 } from '../../../plans/types.ts';
+import { CONTACT_COLUMNS } from '../../../warehouse/table-specs.ts';
 import { sqlString } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 
 export interface CsvDestinationConfig {
   dir: string;
 }
-
-const CONTACT_COLUMNS = [
-  'email',
-  'phone',
-  'first_name',
-  'last_name',
-  'city',
-  'state',
-  'zip',
-  'country',
-] as const;
 
 /** Audiences that may be sent: current members with a customers row and ads consent. */
 export function consentedMembersSql(audienceParam: string): string {

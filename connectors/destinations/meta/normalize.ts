@@ -1,3 +1,4 @@
+import { CONTACT_COLUMNS } from '../../../warehouse/table-specs.ts';
 import { callingCodeValuesSql, countryAliasValuesSql, lookupKeySql, usStateValuesSql } from './countries.ts';
 
 /**
@@ -10,17 +11,7 @@ import { callingCodeValuesSql, countryAliasValuesSql, lookupKeySql, usStateValue
 export const META_SCHEMA = ['EXTERN_ID', 'EMAIL', 'PHONE', 'FN', 'LN', 'CT', 'ST', 'ZIP', 'COUNTRY'] as const;
 
 /** Columns a raw source query must yield (all VARCHAR; NULLs allowed). */
-export const RAW_COLUMNS = [
-  'customer_id',
-  'email',
-  'phone',
-  'first_name',
-  'last_name',
-  'city',
-  'state',
-  'zip',
-  'country',
-] as const;
+export const RAW_COLUMNS = ['customer_id', ...CONTACT_COLUMNS] as const;
 
 export interface NormalizeOptions {
   /** ISO alpha-2 assumed for phone numbers of customers whose country is unknown. */
