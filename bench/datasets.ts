@@ -162,7 +162,10 @@ export async function datasetStages(options: DatasetOptions): Promise<DatasetRes
           name: `${c.name}/load:csv`,
         }),
       );
-      const wh = await Warehouse.open({ path: ':memory:', memoryLimit: options.memoryLimit });
+      // A file, not :memory:, so DuckDB can spill to disk under the memory limit.
+      const db = join(options.workDir, `${c.name}.duckdb`);
+      for (const p of [db, `${db}.wal`]) rmSync(p, { force: true });
+      const wh = await Warehouse.open({ path: db, memoryLimit: options.memoryLimit });
       try {
         await loadFilesSource(wh, { dir: out, runId: 'bench-dataset' });
         result.stages.push(
@@ -175,6 +178,7 @@ export async function datasetStages(options: DatasetOptions): Promise<DatasetRes
         );
       } finally {
         wh.close();
+        for (const p of [db, `${db}.wal`]) rmSync(p, { force: true });
       }
     } catch (err) {
       result.error = (err as Error).message;

@@ -36,6 +36,12 @@ const program = new Command('bench')
   .option('--work-dir <dir>', 'scratch directory (generated files are cached here)', defaults.workDir)
   .option('--datasets <dir>', 'real datasets directory', defaults.datasetsDir)
   .option('--no-datasets', 'skip the real datasets')
+  .option(
+    '--dataset-reps <n>',
+    'repetitions on the real datasets',
+    positive('--dataset-reps'),
+    defaults.datasetReps,
+  )
   .option('--seed <n>', 'generator seed', positive('--seed'), defaults.seed)
   .option('--rss-target <mib>', 'peak RSS target in MiB', positive('--rss-target'), defaults.rssTargetMib)
   .option('--out <dir>', 'where the JSON result goes', 'bench/results')
@@ -51,6 +57,7 @@ const o = program.opts<{
   workDir: string;
   datasets: string | false;
   seed: number;
+  datasetReps: number;
   rssTarget: number;
   out: string;
   strict?: boolean;
@@ -69,6 +76,7 @@ const options: BenchOptions = {
   workDir: resolve(o.workDir),
   datasetsDir: o.datasets === false ? undefined : resolve(o.datasets),
   stages,
+  datasetReps: Math.round(o.datasetReps),
   seed: Math.round(o.seed),
   rssTargetMib: o.rssTarget,
   log: (m) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`),

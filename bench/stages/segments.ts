@@ -1,7 +1,11 @@
 import { compileSegment, type LoadedSegment } from '../../dsl/index.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import { BASELINES } from '../baselines.ts';
-import { alternate, ratioStage, type StageResult } from '../measure.ts';
+import { alternate, ratioStage, type StageResult, seconds } from '../measure.ts';
+
+/** Short queries repeat until each side has run about this long (capped), so the median means something. */
+const MIN_SECONDS_PER_SIDE = 1;
+const MAX_REPS = 30;
 
 export interface SegmentStageOptions {
   segments: LoadedSegment[];
@@ -50,8 +54,16 @@ export async function segmentStages(wh: Warehouse, options: SegmentStageOptions)
     let side = 'baseline';
     let samples: Awaited<ReturnType<typeof alternate>>;
     try {
+      // Warm-up (untimed, both sides), then enough repetitions for a stable median on millisecond queries.
+      const warmBaseline = await seconds(() => wh.run(baselineSql));
+      side = 'retarget';
+      const warm = Math.max(warmBaseline, await seconds(() => wh.run(retargetSql, compiled.parameters)));
+      const reps = Math.min(
+        MAX_REPS,
+        Math.max(options.reps, Math.ceil(MIN_SECONDS_PER_SIDE / Math.max(warm, 1e-3))),
+      );
       samples = await alternate(
-        options.reps,
+        reps,
         () => {
           side = 'baseline';
           return wh.run(baselineSql);
