@@ -96,6 +96,16 @@ describe('Meta destination: retries and failures', () => {
     expect(t.fake.faultsServed).toHaveLength(3); // 1 attempt + 2 retries
   });
 
+  it('once a request has used up its budget, later audiences get one attempt each, not a budget each', async () => {
+    t = await setupMeta({ config: { retry: { ...fastRetry, retries: 2 } } });
+    await seedCustomers(t.wh, 10);
+    for (const name of ['a_first', 'b_second', 'c_third']) await setMembers(t.wh, name, 'true');
+    t.fake.inject({ kind: 'server', on: 'create', times: 100 }); // Meta stays down all night
+    const report = await t.run();
+    expect(report.audiences.map((a) => a.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(t.fake.faultsServed).toHaveLength(3 + 1 + 1); // a full budget once, then one attempt per audience
+  });
+
   it('does not retry a throttle whose wait exceeds the budget', async () => {
     t = await setupMeta({ config: { retry: { ...fastRetry, maxRegainWaitMs: 10 * 60_000 } } });
     await seedCustomers(t.wh, 10);

@@ -88,15 +88,24 @@ export class MetaGraph {
     return data ?? {};
   }
 
+  /**
+   * Set when a request used up its whole retry budget on transient failures: Meta looks down or unreachable, so
+   * later requests of this sync get one attempt each instead of each waiting out a full budget (a night with
+   * Meta down must not run for hours); the first success clears it.
+   */
+  private unavailable = false;
+
   /** Runs one Graph request with exponential backoff + jitter, honouring Meta's time-to-regain-access. */
   private async call<T>(label: string, request: () => Promise<T>): Promise<T> {
-    const { retry } = this.config;
+    const retry = this.unavailable ? { ...this.config.retry, retries: 0 } : this.config.retry;
     useGraphUrl(this.config.graphUrl);
     return pRetry(
       async () => {
         useGraphUrl(this.config.graphUrl);
         try {
-          return await request();
+          const result = await request();
+          this.unavailable = false;
+          return result;
         } catch (err) {
           const error = toMetaError(err, this.config.accessToken);
           if (!error.transient) throw new AbortError(error);
@@ -127,7 +136,9 @@ export class MetaGraph {
         },
       },
     ).catch((err: unknown) => {
-      throw err instanceof AbortError ? toMetaError(err.originalError, this.config.accessToken) : err;
+      const error = err instanceof AbortError ? toMetaError(err.originalError, this.config.accessToken) : err;
+      if (error instanceof MetaApiError && error.transient) this.unavailable = true;
+      throw error;
     });
   }
 }
