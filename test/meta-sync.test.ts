@@ -324,7 +324,8 @@ describe('Meta destination: syncing audiences', () => {
 describe('metaConfigFromEnv', () => {
   it('is enabled by META_ACCESS_TOKEN and META_AD_ACCOUNT_ID, with or without act_', () => {
     expect(metaConfigFromEnv({})).toBeUndefined();
-    expect(metaConfigFromEnv({ META_ACCESS_TOKEN: 'x' })).toBeUndefined();
+    expect(() => metaConfigFromEnv({ META_ACCESS_TOKEN: 'x' })).toThrow('META_AD_ACCOUNT_ID is not');
+    expect(() => metaConfigFromEnv({ META_AD_ACCOUNT_ID: '42' })).toThrow('META_ACCESS_TOKEN is not');
     const c = metaConfigFromEnv({ META_ACCESS_TOKEN: 'tok', META_AD_ACCOUNT_ID: 'act_42' })!;
     expect(c).toMatchObject({
       adAccountId: '42',

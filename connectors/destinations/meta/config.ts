@@ -152,6 +152,12 @@ export function metaConfigFromEnv(
     if (settings && Object.keys(settings).length > 0 && adAccountId && !accessToken) {
       throw new Error('Meta is configured in retarget.config.ts but META_ACCESS_TOKEN is not set');
     }
+    // Half a configuration is a mistake, not a wish to skip Meta: say so rather than silently not syncing.
+    if (accessToken && !adAccountId)
+      throw new Error('META_ACCESS_TOKEN is set but META_AD_ACCOUNT_ID is not');
+    if (!accessToken && env.META_AD_ACCOUNT_ID?.trim()) {
+      throw new Error('META_AD_ACCOUNT_ID is set but META_ACCESS_TOKEN is not');
+    }
     return undefined;
   }
   const envShrink = env.META_MAX_SHRINK ? Number(env.META_MAX_SHRINK) : undefined;
