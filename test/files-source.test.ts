@@ -136,6 +136,20 @@ describe('files source', () => {
     expect(await count('loaded_files')).toBe(1);
   });
 
+  it('trims blank-padded values and accepts counts written as floats', async () => {
+    write(
+      'events.csv',
+      'customer_id,event_name,occurred_at,event_count\n  c9 ,view_item,2026-01-01T00:00:00Z,2.0\n   ,view_item,2026-01-01T00:00:00Z,1\n',
+    );
+    await load('r1', 0.9);
+    expect(await wh.json('SELECT customer_id, event_count FROM events')).toEqual([
+      { customer_id: 'c9', event_count: 2 },
+    ]);
+    expect(await wh.json('SELECT reason FROM rejected_rows')).toEqual([
+      { reason: 'no customer_id or anonymous_id' },
+    ]);
+  });
+
   it('fills event defaults: event_count 1, source files', async () => {
     write(
       'events.jsonl',

@@ -162,9 +162,11 @@ const NATIVE: Record<ColumnSpec['type'], RegExp> = {
   boolean: /^BOOLEAN$/,
 };
 
-/** The raw value as trimmed text, NULL when empty. */
+/** The raw value as text, NULL when empty or blank. */
 function textOf(c: ColumnSpec): string {
-  return `NULLIF(trim(CAST(${rawName(c)} AS VARCHAR)), '')`;
+  // Most values need no trimming: test cheaply before paying for trim() on every row.
+  const v = `CAST(${rawName(c)} AS VARCHAR)`;
+  return `CASE WHEN ${v} = '' THEN NULL WHEN ${v}[1] = ' ' OR ${v}[-1] = ' ' THEN NULLIF(trim(${v}), '') ELSE ${v} END`;
 }
 
 function typedExpr(c: ColumnSpec, sourceType: string | undefined): string {
@@ -186,7 +188,8 @@ function typedExpr(c: ColumnSpec, sourceType: string | undefined): string {
         break;
       case 'integer':
         expr = textual
-          ? `TRY_CAST(TRY_CAST(${textOf(c)} AS DOUBLE) AS INTEGER)`
+          ? // '3' parses directly; '3.0' (some exporters write counts as floats) takes the slower path.
+            `COALESCE(TRY_CAST(${textOf(c)} AS INTEGER), TRY_CAST(TRY_CAST(${textOf(c)} AS DOUBLE) AS INTEGER))`
           : `TRY_CAST(${r} AS INTEGER)`;
         break;
       case 'boolean':
