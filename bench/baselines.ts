@@ -103,8 +103,13 @@ export const BASELINES: Record<string, Baseline> = {
       FROM recent r JOIN complements c ON c.a = r.product_id
       ANTI JOIN ever e ON e.customer_id = r.customer_id AND e.product_id = c.b
       GROUP BY ALL
+    ),
+    -- Each member's 10 best first: an ordered list() over every candidate ran out of memory at 1 GB.
+    top AS (
+      SELECT * FROM candidates
+      QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY lift DESC NULLS FIRST, product_id) <= 10
     )
     SELECT 'complementary_products' AS audience, customer_id,
-      list(product_id ORDER BY lift DESC NULLS FIRST, product_id)[1:10] AS recommended
-    FROM candidates GROUP BY customer_id`,
+      list(product_id ORDER BY lift DESC NULLS FIRST, product_id) AS recommended
+    FROM top GROUP BY customer_id`,
 };

@@ -6,6 +6,8 @@ import { alternate, ratioStage, type StageResult, seconds } from '../measure.ts'
 /** Short queries repeat until each side has run about this long (capped), so the median means something. */
 const MIN_SECONDS_PER_SIDE = 1;
 const MAX_REPS = 30;
+/** Below this (baseline median), a ratio measures query planning, not evaluation. */
+const TOO_SHORT_S = 0.02;
 
 export interface SegmentStageOptions {
   segments: LoadedSegment[];
@@ -88,6 +90,11 @@ export async function segmentStages(wh: Warehouse, options: SegmentStageOptions)
     }
     const membership = await compareMembership(wh);
     const stage = ratioStage(name, samples, 1.25, { membership });
+    if ((stage.baseline_s ?? 0) < TOO_SHORT_S) {
+      // A few milliseconds are mostly parsing and planning: the ratio is shown, not judged.
+      stage.met = null;
+      stage.note = `under ${TOO_SHORT_S * 1000} ms: fixed per-query cost dominates, ratio not judged`;
+    }
     if (!membership.equal) {
       stage.met = false;
       stage.note = `MEMBERSHIP DIFFERS: ${membership.only_retarget} only in retarget, ${membership.only_baseline} only in the hand-written query`;
