@@ -25,3 +25,8 @@ export function sqlString(value: string): string {
 export function sqlIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
+
+/** A VARCHAR[] literal (node-api cannot bind an untyped JS array as a parameter). */
+export function sqlList(values: readonly string[]): string {
+  return `[${values.map(sqlString).join(', ')}]::VARCHAR[]`;
+}

@@ -1,0 +1,111 @@
+import { sqlIdent, sqlList } from '../warehouse/values.ts';
+import type { Warehouse } from '../warehouse/warehouse.ts';
+
+/**
+ * Plans every audience of a destination in one pass, for destinations that apply an audience whole (files):
+ * one diff over all audiences instead of a plan per audience, so two hundred category audiences cost one query.
+ * Same rules as buildPlan: a diff of (customer_id, fingerprint) against destination_members.
+ */
+export interface AllAudiencesPlanInput {
+  destination: string;
+  /** SQL yielding the desired rows of every audience: (audience, customer_id, fingerprint, payload). */
+  desiredSql: string;
+  /** Only these audiences (default: every desired or confirmed one). */
+  audiences?: string[];
+}
+
+export interface AudiencePlanSummary {
+  audience: string;
+  adds: number;
+  removes: number;
+  size: number;
+  previousSize: number;
+}
+
+export interface AllAudiencesPlan {
+  destination: string;
+  /** Temp table of plan rows: (audience, action, customer_id, fingerprint, payload). */
+  table: string;
+  audiences: AudiencePlanSummary[];
+}
+
+let counter = 0;
+
+export async function buildAllAudiencesPlan(
+  wh: Warehouse,
+  input: AllAudiencesPlanInput,
+): Promise<AllAudiencesPlan> {
+  const table = `plan_all_${process.pid}_${++counter}`;
+  const only = input.audiences ? `AND audience IN (SELECT unnest(${sqlList(input.audiences)}))` : '';
+  const params: unknown[] = [input.destination];
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE ${sqlIdent(table)} AS
+     WITH desired AS (SELECT * FROM (${input.desiredSql}) WHERE true ${only}),
+     confirmed AS (
+       SELECT audience, customer_id, fingerprint, payload FROM destination_members WHERE destination = $1 ${only}
+     )
+     SELECT d.audience, 'add' AS action, d.customer_id, d.fingerprint, d.payload FROM desired d
+     ANTI JOIN confirmed c ON c.audience = d.audience AND c.customer_id = d.customer_id AND c.fingerprint = d.fingerprint
+     UNION ALL
+     SELECT c.audience, 'remove' AS action, c.customer_id, c.fingerprint, c.payload FROM confirmed c
+     ANTI JOIN desired d ON d.audience = c.audience AND d.customer_id = c.customer_id AND d.fingerprint = c.fingerprint`,
+    params,
+  );
+  const rows = await wh.all<{
+    audience: string;
+    adds: bigint;
+    removes: bigint;
+    size: bigint;
+    previous: bigint;
+  }>(
+    `WITH desired AS (SELECT audience, count(*) AS n FROM (${input.desiredSql}) WHERE true ${only} GROUP BY audience),
+     confirmed AS (SELECT audience, count(*) AS n FROM destination_members WHERE destination = $1 ${only} GROUP BY audience),
+     changes AS (
+       SELECT audience, count(*) FILTER (WHERE action = 'add') AS adds, count(*) FILTER (WHERE action = 'remove') AS removes
+       FROM ${sqlIdent(table)} GROUP BY audience
+     ),
+     names AS (SELECT audience FROM desired UNION SELECT audience FROM confirmed)
+     SELECT names.audience, COALESCE(changes.adds, 0) AS adds, COALESCE(changes.removes, 0) AS removes,
+            COALESCE(desired.n, 0) AS size, COALESCE(confirmed.n, 0) AS previous
+     FROM names LEFT JOIN desired USING (audience) LEFT JOIN confirmed USING (audience) LEFT JOIN changes USING (audience)
+     ORDER BY names.audience`,
+    params,
+  );
+  return {
+    destination: input.destination,
+    table,
+    audiences: rows.map((r) => ({
+      audience: r.audience,
+      adds: Number(r.adds),
+      removes: Number(r.removes),
+      size: Number(r.size),
+      previousSize: Number(r.previous),
+    })),
+  };
+}
+
+/** Records that the destination now holds the planned rows of these audiences. */
+export async function confirmAudiences(
+  wh: Warehouse,
+  plan: AllAudiencesPlan,
+  audiences: string[],
+): Promise<void> {
+  if (audiences.length === 0) return;
+  const t = sqlIdent(plan.table);
+  await wh.run(
+    `DELETE FROM destination_members m USING ${t} p
+     WHERE p.action = 'remove' AND p.audience IN (SELECT unnest(${sqlList(audiences)}))
+       AND m.destination = $1 AND m.audience = p.audience AND m.customer_id = p.customer_id AND m.fingerprint = p.fingerprint`,
+    [plan.destination],
+  );
+  await wh.run(
+    `INSERT OR REPLACE INTO destination_members (destination, audience, customer_id, fingerprint, payload, synced_at)
+     SELECT $1, audience, customer_id, fingerprint, payload, now()::TIMESTAMP FROM ${t}
+     WHERE action = 'add' AND audience IN (SELECT unnest(${sqlList(audiences)}))`,
+    [plan.destination],
+  );
+}
+
+export async function dropAllAudiencesPlan(wh: Warehouse, plan: AllAudiencesPlan): Promise<void> {
+  await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(plan.table)}`);
+}
