@@ -129,7 +129,12 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     const files = config.sources.files;
     if (files !== false && wants('files')) {
       const dir = resolve(request.sourceDir ?? files.dir);
-      if (!existsSync(dir)) throw new StepError('load:files', `source directory not found: ${dir}`, 0);
+      if (!existsSync(dir))
+        throw new StepError(
+          'load:files',
+          `source directory not found: ${dir} (pass --source-dir, set sources.files.dir in retarget.config.ts, or run \`npm start\` for the demo store)`,
+          0,
+        );
       await step('load:files', async () => {
         summary.loads = await loadFilesSource(wh, {
           dir,
