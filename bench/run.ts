@@ -97,7 +97,8 @@ for (const d of report.datasets) {
   console.log(d.error ? `  failed: ${d.error}` : stageTable(d.stages));
 }
 for (const s of [...report.stages, ...report.datasets.flatMap((d) => d.stages)]) {
-  if (s.note && (s.met === false || /DIFFER|WRONG|no hand-written/.test(s.note)))
+  if (s.error) console.log(`! ${s.name}: ${s.error}`);
+  else if (s.note && (s.met === false || /DIFFER|WRONG|no hand-written/.test(s.note)))
     console.log(`! ${s.name}: ${s.note}`);
 }
 console.log(`\nresults: ${path}`);
