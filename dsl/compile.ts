@@ -330,14 +330,16 @@ class Compiler {
         const expr = {
           count: sql`coalesce(s.orders_count, 0)`,
           totalSpent: sql`coalesce(s.total_spent, 0)`,
-          daysSinceLast: sql`floor(epoch(${this.t} - s.last_ordered_at) / 86400)::BIGINT`,
-          daysSinceFirst: sql`floor(epoch(${this.t} - s.first_ordered_at) / 86400)::BIGINT`,
+          // Evidence is the order time, not a day count: a count would change every night and churn every
+          // member's attributes (and every export) although nothing about the member changed.
+          daysSinceLast: sql`strftime(s.last_ordered_at, '%Y-%m-%dT%H:%M:%SZ')`,
+          daysSinceFirst: sql`strftime(s.first_ordered_at, '%Y-%m-%dT%H:%M:%SZ')`,
         }[metric];
         const base = {
           count: 'orders_count',
           totalSpent: 'total_spent',
-          daysSinceLast: 'days_since_last_order',
-          daysSinceFirst: 'days_since_first_order',
+          daysSinceLast: 'last_order_at',
+          daysSinceFirst: 'first_order_at',
         }[metric];
         cols[metric] = { key: want ? this.key(base) : base, expr };
       }
@@ -431,7 +433,9 @@ class Compiler {
       sql`SELECT bo.customer_id, cp.b AS product_id, bool_or(cp.declared) AS declared, max(cp.lift) AS lift\nFROM (SELECT DISTINCT p.customer_id, p.product_id FROM ${boughtFrom} p WHERE ${sql.join(bw, sql` AND `)}) bo\nJOIN ${id(pairsAll)} cp ON cp.a = bo.product_id${anti}\nGROUP BY ALL`,
     );
     // Declared complements first (the merchant's intent), then by lift, then product_id for stable output.
-    const body = sql`SELECT customer_id,\n  list(product_id ORDER BY declared DESC, lift DESC NULLS LAST, product_id)[1:${lit(c.limit)}] AS ${id(key)}\nFROM ${id(candidates)}\nGROUP BY customer_id`;
+    // Keep each member's top N before building lists: listing every candidate first runs out of memory at scale.
+    const order = sql`declared DESC, lift DESC NULLS LAST, product_id`;
+    const body = sql`SELECT customer_id,\n  list(product_id ORDER BY ${order}) AS ${id(key)}\nFROM (SELECT * FROM ${id(candidates)}\n  QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY ${order}) <= ${lit(c.limit)})\nGROUP BY customer_id`;
     return { name: this.cte('complements', body), keyed: false, cols: want ? [key] : [] };
   }
 

@@ -57,12 +57,13 @@ export async function explainMembers(
   return rows.map((r) => {
     const attributes = JSON.parse(r.attributes) as Record<string, unknown>;
     const key = def.splitBy ? r.audience.slice(def.name.length + 1) : undefined;
-    const ctx: ReasonCtx = { split: def.splitBy, key, attributes, evidence };
+    const ctx: ReasonCtx = { asOf: opts.asOf, split: def.splitBy, key, attributes, evidence };
     return { audience: r.audience, customer_id: r.customer_id, attributes, reasons: reasons(def.where, ctx) };
   });
 }
 
 interface ReasonCtx {
+  asOf: Date;
   split?: SplitBy;
   key?: string;
   attributes: Record<string, unknown>;
@@ -159,6 +160,10 @@ function reasons(c: Condition, ctx: ReasonCtx): string[] {
       ];
     case 'orders': {
       const v = val(ev?.[c.metric]);
+      if (typeof v === 'string' && (c.metric === 'daysSinceLast' || c.metric === 'daysSinceFirst')) {
+        const days = Math.floor((ctx.asOf.getTime() - Date.parse(v)) / 86_400_000);
+        return [`${METRIC[c.metric]}: ${days} (${bounds(c)}; on ${v.slice(0, 10)})`];
+      }
       return [`${METRIC[c.metric]}: ${v ?? '?'} (${bounds(c)})`];
     }
     case 'customer':

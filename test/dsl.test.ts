@@ -398,8 +398,11 @@ describe('conditions', () => {
       {
         audience: 'quiet',
         customer_id: 'c1',
-        attributes: { days_since_last_order: 200, orders_count: 1 },
-        reasons: ['days since last completed order: 200 (>= 180)', 'completed orders: 1 (= 1)'],
+        attributes: { last_order_at: '2025-09-12T00:00:00Z', orders_count: 1 },
+        reasons: [
+          'days since last completed order: 200 (>= 180; on 2025-09-12)',
+          'completed orders: 1 (= 1)',
+        ],
       },
       expect.objectContaining({ customer_id: 'c2' }),
     ]);

@@ -176,7 +176,7 @@ describe('passive_past_buyers: last completed order at least 180 and less than 1
       'recent_cancelled',
     ]);
     expect(await store.attributes(passivePastBuyers, 'recent_cancelled', { asOf: T })).toEqual({
-      days_since_last_order: 400,
+      last_order_at: '2025-02-24T00:00:00Z',
     });
   });
 });
@@ -199,7 +199,7 @@ describe('one_time_buyers: exactly one completed order ever, placed in the last 
     expect(await store.members(oneTimeBuyers, { asOf: T })).toEqual(['second_after_t', 'second_cancelled']);
     expect(await store.attributes(oneTimeBuyers, 'second_cancelled', { asOf: T })).toEqual({
       orders_count: 1,
-      days_since_last_order: 5,
+      last_order_at: '2026-03-26T00:00:00Z',
     });
   });
 });
