@@ -149,6 +149,24 @@ describe('Meta destination: syncing audiences', () => {
     expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'passive_past_buyers'));
   });
 
+  it('packs DELETE requests across plan pages: only the last request of the whole removal is partly full', async () => {
+    const maxUrlBytes = 12_000;
+    // Pages of 50 plan rows, while only about 30 rows fit in a URL: cutting each page on its own would leave a
+    // half-empty request behind every page (30 + 20 per page).
+    t = await setupMeta({ fake: { maxUrlBytes }, config: { maxUrlBytes, batchSize: 50 } });
+    await seedCustomers(t.wh, 200);
+    await setMembers(t.wh, 'passive_past_buyers', 'true');
+    await t.runOne('passive_past_buyers');
+    await setMembers(t.wh, 'passive_past_buyers', "customer_id > 'c000150'");
+    const report = await t.runOne('passive_past_buyers', { force: true });
+    expect(report).toMatchObject({ status: 'synced', removes: 150 });
+    const rows = t.fake.uploads.filter((u) => u.method === 'DELETE').map((u) => u.rows);
+    const perUrl = rows[0]!;
+    expect(perUrl).toBeLessThan(50);
+    expect(rows.slice(0, -1).every((n) => n === perUrl)).toBe(true);
+    expect(rows).toHaveLength(Math.ceil(150 / perUrl));
+  });
+
   it('--full-refresh replaces the whole membership with /usersreplace', async () => {
     t = await setupMeta({ config: { batchSize: 30 } });
     await seedCustomers(t.wh, 100);

@@ -1,36 +1,63 @@
 import { FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import { META_SCHEMA } from './normalize.ts';
 
+export interface ChunkLimits {
+  maxRows: number;
+  maxUrlBytes?: number;
+  fixedUrlBytes?: number;
+}
+
 /**
- * Splits rows into request-sized chunks. POST bodies only obey the 10,000-row limit; DELETE requests carry the
- * payload in the URL query string (that is how the SDK sends them), so they must also stay under maxUrlBytes.
+ * How many of the leading rows fit in one request. POST bodies only obey the 10,000-row limit; DELETE requests
+ * carry the payload in the URL query string (that is how the SDK sends them), so they must also stay under
+ * maxUrlBytes.
  */
-export function chunkSizes(
-  rows: readonly (readonly string[])[],
-  opts: { maxRows: number; maxUrlBytes?: number; fixedUrlBytes?: number },
-): number[] {
-  const sizes: number[] = [];
+export function firstChunkSize(rows: readonly (readonly string[])[], opts: ChunkLimits): number {
   let count = 0;
   let bytes = opts.fixedUrlBytes ?? 0;
   for (const row of rows) {
+    if (count >= opts.maxRows) break;
     // Each row is JSON in the encoded payload, plus an encoded comma (%2C) between rows.
     const rowBytes = opts.maxUrlBytes ? encodeURIComponent(JSON.stringify(row)).length + 3 : 0;
-    const full =
-      count >= opts.maxRows ||
-      (opts.maxUrlBytes !== undefined && count > 0 && bytes + rowBytes > opts.maxUrlBytes);
-    if (full) {
-      sizes.push(count);
-      count = 0;
-      bytes = opts.fixedUrlBytes ?? 0;
-    }
-    if (opts.maxUrlBytes !== undefined && count === 0 && bytes + rowBytes > opts.maxUrlBytes) {
-      throw new Error(`meta: a single row does not fit in a ${opts.maxUrlBytes}-byte URL; raise maxUrlBytes`);
+    if (opts.maxUrlBytes !== undefined && bytes + rowBytes > opts.maxUrlBytes) {
+      if (count === 0) {
+        throw new Error(
+          `meta: a single row does not fit in a ${opts.maxUrlBytes}-byte URL; raise maxUrlBytes`,
+        );
+      }
+      break;
     }
     count++;
     bytes += rowBytes;
   }
-  if (count > 0) sizes.push(count);
-  return sizes;
+  return count;
+}
+
+/**
+ * Cuts a stream of rows, read page by page, into the fewest requests: a chunk never ends at a page boundary
+ * unless it is full, so splitting by URL size leaves no half-empty request behind each page.
+ */
+export async function* requestChunks(
+  total: number,
+  readPage: (offset: number) => Promise<string[][]>,
+  opts: ChunkLimits,
+): AsyncGenerator<{ offset: number; rows: string[][] }> {
+  let buffer: string[][] = [];
+  let fetched = 0;
+  let offset = 0;
+  while (offset < total) {
+    while (buffer.length < opts.maxRows && fetched < total) {
+      const page = await readPage(fetched);
+      if (page.length === 0) break;
+      buffer = buffer.concat(page);
+      fetched += page.length;
+    }
+    if (buffer.length === 0) return;
+    const n = firstChunkSize(buffer, opts);
+    yield { offset, rows: buffer.slice(0, n) };
+    buffer = buffer.slice(n);
+    offset += n;
+  }
 }
 
 /** URL bytes of a DELETE request besides its rows: host, path, token, schema, session (generously bounded). */

@@ -14,7 +14,7 @@ import type {
 } from '../../../plans/types.ts';
 import { sqlIdent } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
-import { chunkSizes, fixedDeleteUrlBytes } from './batches.ts';
+import { fixedDeleteUrlBytes, requestChunks } from './batches.ts';
 import {
   META_DESTINATION,
   type MetaConfig,
@@ -314,65 +314,62 @@ class Uploader {
         ? fixedDeleteUrlBytes(config.graphUrl, this.externalId, config.accessToken)
         : undefined;
     let seq = firstSeq;
-    let offset = 0;
-    while (offset < total) {
-      const page = await readPlanRows(wh, plan, action, offset, config.batchSize);
-      const rows = page.map((r) => parsePayload(r.payload, r.customer_id));
-      const sizes = chunkSizes(rows, {
-        maxRows: config.batchSize,
-        maxUrlBytes: kind === 'remove' ? config.maxUrlBytes : undefined,
-        fixedUrlBytes: fixed,
-      });
-      let start = 0;
-      for (const n of sizes) {
-        const last = offset + n >= total;
-        const session = {
-          session_id: sessionId,
-          batch_seq: seq,
-          last_batch_flag: last,
-          estimated_num_total: total,
-        };
-        const res = await this.graph.upload(kind, this.externalId, rows.slice(start, start + n), session);
-        this.sent.requests++;
-        const invalid = Number(res.num_invalid_entries ?? 0);
-        const batchOffset = offset;
-        await wh.transaction(async () => {
-          // The first replace batch wipes Meta's membership: forget what it held in the same transaction.
-          if (kind === 'replace' && seq === 1) await forgetConfirmed(wh, plan.destination, plan.audience);
-          await confirmPlanRows(wh, plan, action, batchOffset, n);
-          await recordBatch(wh, {
-            runId,
-            audience: plan.audience,
-            externalId: this.externalId,
-            action: kind,
-            sessionId,
-            batchSeq: seq,
-            last,
-            rows: n,
-            numReceived: res.num_received,
-            numInvalid: invalid,
-            invalidSamples: res.invalid_entry_samples,
-            sessionStartedAt,
-          });
-          await addSyncCounts(wh, runId, plan.destination, plan.audience, {
-            adds: action === 'add' ? n : 0,
-            removes: action === 'remove' ? n : 0,
-            invalid,
-          });
-          await heartbeat(wh, plan.destination, plan.audience, runId);
+    const limits = {
+      maxRows: config.batchSize,
+      maxUrlBytes: kind === 'remove' ? config.maxUrlBytes : undefined,
+      fixedUrlBytes: fixed,
+    };
+    const readPage = async (from: number) =>
+      (await readPlanRows(wh, plan, action, from, config.batchSize)).map((r) =>
+        parsePayload(r.payload, r.customer_id),
+      );
+    for await (const chunk of requestChunks(total, readPage, limits)) {
+      const n = chunk.rows.length;
+      const offset = chunk.offset;
+      const last = offset + n >= total;
+      const session = {
+        session_id: sessionId,
+        batch_seq: seq,
+        last_batch_flag: last,
+        estimated_num_total: total,
+      };
+      const res = await this.graph.upload(kind, this.externalId, chunk.rows, session);
+      this.sent.requests++;
+      const invalid = Number(res.num_invalid_entries ?? 0);
+      const batchOffset = offset;
+      await wh.transaction(async () => {
+        // The first replace batch wipes Meta's membership: forget what it held in the same transaction.
+        if (kind === 'replace' && seq === 1) await forgetConfirmed(wh, plan.destination, plan.audience);
+        await confirmPlanRows(wh, plan, action, batchOffset, n);
+        await recordBatch(wh, {
+          runId,
+          audience: plan.audience,
+          externalId: this.externalId,
+          action: kind,
+          sessionId,
+          batchSeq: seq,
+          last,
+          rows: n,
+          numReceived: res.num_received,
+          numInvalid: invalid,
+          invalidSamples: res.invalid_entry_samples,
+          sessionStartedAt,
         });
-        if (action === 'add') this.sent.adds += n;
-        else this.sent.removes += n;
-        this.sent.invalid += invalid;
-        if (invalid > 0 && res.invalid_entry_samples)
-          this.sent.invalidSamples.push(res.invalid_entry_samples);
-        this.log(
-          `meta: ${plan.audience}: ${kind} batch ${seq}: ${n} rows acknowledged (${offset + n}/${total})`,
-        );
-        seq++;
-        start += n;
-        offset += n;
-      }
+        await addSyncCounts(wh, runId, plan.destination, plan.audience, {
+          adds: action === 'add' ? n : 0,
+          removes: action === 'remove' ? n : 0,
+          invalid,
+        });
+        await heartbeat(wh, plan.destination, plan.audience, runId);
+      });
+      if (action === 'add') this.sent.adds += n;
+      else this.sent.removes += n;
+      this.sent.invalid += invalid;
+      if (invalid > 0 && res.invalid_entry_samples) this.sent.invalidSamples.push(res.invalid_entry_samples);
+      this.log(
+        `meta: ${plan.audience}: ${kind} batch ${seq}: ${n} rows acknowledged (${offset + n}/${total})`,
+      );
+      seq++;
     }
   }
 }
@@ -397,16 +394,16 @@ async function plannedRequests(
 ): Promise<number> {
   let requests = Math.ceil(plan.adds / config.batchSize);
   if (fullRefresh || plan.removes === 0) return requests;
-  const fixed = fixedDeleteUrlBytes(config.graphUrl, externalId, config.accessToken);
-  for (let offset = 0; offset < plan.removes; offset += config.batchSize) {
-    const page = await readPlanRows(wh, plan, 'remove', offset, config.batchSize);
-    const rows = page.map((r) => parsePayload(r.payload, r.customer_id));
-    requests += chunkSizes(rows, {
-      maxRows: config.batchSize,
-      maxUrlBytes: config.maxUrlBytes,
-      fixedUrlBytes: fixed,
-    }).length;
-  }
+  const limits = {
+    maxRows: config.batchSize,
+    maxUrlBytes: config.maxUrlBytes,
+    fixedUrlBytes: fixedDeleteUrlBytes(config.graphUrl, externalId, config.accessToken),
+  };
+  const readPage = async (from: number) =>
+    (await readPlanRows(wh, plan, 'remove', from, config.batchSize)).map((r) =>
+      parsePayload(r.payload, r.customer_id),
+    );
+  for await (const _ of requestChunks(plan.removes, readPage, limits)) requests++;
   return requests;
 }
 
