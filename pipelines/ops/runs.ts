@@ -1,3 +1,4 @@
+import type { Database } from '../../warehouse/schema.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import { table } from '../cli/format.ts';
 
@@ -32,17 +33,10 @@ export async function markAbandonedRuns(wh: Warehouse, detectedBy: string): Prom
   return ids;
 }
 
-export interface RunRow {
-  run_id: string;
-  started_at: Date;
-  finished_at: Date | null;
-  status: string;
-  as_of: Date;
-  trigger: string | null;
-  error: string | null;
+export type RunRow = Database['pipeline_runs'] & {
   seconds: number | null;
   rows_rejected: number;
-}
+};
 
 export async function listRuns(wh: Warehouse, limit = 20): Promise<RunRow[]> {
   const rows = await wh.all<Omit<RunRow, 'seconds' | 'rows_rejected'> & { ms: bigint | null; rej: bigint }>(
