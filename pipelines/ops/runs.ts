@@ -176,7 +176,7 @@ export function formatRunList(runs: RunRow[]): string {
     secs(r.seconds),
     iso(r.as_of),
     r.trigger ?? '',
-    String(r.rows_rejected),
+    Number(r.rows_rejected),
     r.error ? oneLine(r.error, 60) : '',
   ]);
   return table(['run', 'status', 'started', 'took', 'as of', 'trigger', 'rejected', 'error'], rows);
@@ -199,8 +199,8 @@ export function formatRunDetail(d: RunDetail): string {
         s.status,
         iso(s.started_at),
         secs(s.seconds),
-        s.rows_in === null ? '' : String(s.rows_in),
-        s.rows_out === null ? '' : String(s.rows_out),
+        s.rows_in === null ? '' : Number(s.rows_in),
+        s.rows_out === null ? '' : Number(s.rows_out),
         s.error ? oneLine(s.error, 80) : '',
       ]),
     ),
@@ -210,7 +210,7 @@ export function formatRunDetail(d: RunDetail): string {
     out.push(
       table(
         ['table', 'reason', 'rows'],
-        d.rejected.map((x) => [x.table, x.reason, String(x.rows)]),
+        d.rejected.map((x) => [x.table, x.reason, Number(x.rows)]),
       ),
       `  See: SELECT table_name, reason, raw, source FROM rejected_rows WHERE run_id = '${r.run_id}'`,
     );
@@ -221,7 +221,7 @@ export function formatRunDetail(d: RunDetail): string {
       'Audiences',
       table(
         ['audience', 'members', 'entered', 'exited'],
-        d.audiences.map((a) => [a.audience, String(a.members), String(a.entered), String(a.exited)]),
+        d.audiences.map((a) => [a.audience, Number(a.members), Number(a.entered), Number(a.exited)]),
       ),
     );
   }
@@ -234,9 +234,9 @@ export function formatRunDetail(d: RunDetail): string {
           s.destination,
           s.audience,
           s.status,
-          String(s.adds),
-          String(s.removes),
-          String(s.invalid_entries),
+          Number(s.adds),
+          Number(s.removes),
+          Number(s.invalid_entries),
           s.error ? oneLine(s.error, 60) : '',
         ]),
       ),
