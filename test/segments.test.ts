@@ -315,3 +315,17 @@ describe('complementary_products: bought A in 90 days, complement B never bought
     );
   });
 });
+
+describe('order statuses', () => {
+  it('treats cancelled, canceled and refunded orders (any case) as no purchase', async () => {
+    for (const [c, status] of [
+      ['a', 'Cancelled'],
+      ['b', 'canceled'],
+      ['c', 'REFUNDED'],
+      ['d', 'shipped'],
+    ] as const) {
+      await store.order(c, { at: daysBefore(5), items: ['p1'], status });
+    }
+    expect(await store.members(oneTimeBuyers, { asOf: T })).toEqual(['d']);
+  });
+});

@@ -197,7 +197,7 @@ LEFT JOIN products p ON p.product_id = e.product_id;
 
 -- Orders that count as purchases: cancelled and refunded orders never do.
 CREATE VIEW completed_orders AS
-SELECT * FROM orders WHERE lower(status) NOT IN ('cancelled', 'refunded');
+SELECT * FROM orders WHERE lower(trim(status)) NOT IN ('cancelled', 'canceled', 'refunded');
 
 -- One row per purchased order line, with the buyer, time and product category.
 CREATE VIEW purchases AS
