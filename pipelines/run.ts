@@ -140,6 +140,7 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
           dir,
           runId,
           maxRejectShare: files.maxRejectShare,
+          beforeCommit: (table) => safePoint(`commit:${table}`), // test hook: a kill here loses the whole table
           log: (m) => {
             const table = /^(\w+): reading/.exec(m)?.[1];
             if (table) safePointSync(`load:${table}`); // test hook only

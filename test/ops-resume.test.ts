@@ -61,9 +61,9 @@ describe('a run killed in the middle of loading', () => {
     s = sandbox();
     const events = 300_000;
     await writeStore(s.store, { customers: 100, events });
-    const killed = startCli(['--config', s.config, 'run']);
-    await killed.waitFor(/events: reading 1 file/);
-    await new Promise((r) => setTimeout(r, 700)); // well inside the events ingest (several seconds here)
+    // Held after the events are merged, just before their transaction commits: the worst moment to die.
+    const killed = startCli(['--config', s.config, 'run'], { RETARGET_TEST_HOLD_AT: 'commit:events' });
+    await killed.waitFor(/holding at commit:events/);
     killed.child.kill('SIGKILL');
     await killed.done;
 

@@ -5,7 +5,8 @@
  * Tests use them to freeze or slow a real child process at a known place before killing it:
  *   RETARGET_TEST_HOLD_AT=<point>         wait there until the process is killed or asked to stop
  *   RETARGET_TEST_DELAY_AT=<point>=<ms>   sleep there
- * Points are `step:<step name>` (e.g. step:segments:evaluate) and `load:<table>` (e.g. load:orders).
+ * Points are `step:<step name>` (e.g. step:segments:evaluate), `load:<table>` (e.g. load:orders) and
+ * `commit:<table>` (inside a table load's transaction, just before it commits).
  */
 export class RunCancelled extends Error {
   constructor(readonly point: string) {

@@ -15,6 +15,8 @@ export interface FilesSourceOptions {
   /** Abort a table's load when rejected rows exceed this share. Default 0.05. */
   maxRejectShare?: number;
   log?: (message: string) => void;
+  /** Runs inside a table's load transaction, just before it commits. */
+  beforeCommit?: (table: RawTable) => Promise<void>;
 }
 
 export interface TableLoadSummary {
@@ -75,7 +77,10 @@ export async function loadFilesSource(
       runId: options.runId,
       source: options.dir,
       maxRejectShare: options.maxRejectShare,
-      beforeCommit: (r) => recordLoaded(wh, files, r, options.runId),
+      beforeCommit: async (r) => {
+        await recordLoaded(wh, files, r, options.runId);
+        await options.beforeCommit?.(table);
+      },
     });
     Object.assign(summary, {
       rowsRead: result.rowsRead,
