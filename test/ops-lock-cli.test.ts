@@ -31,6 +31,12 @@ describe('two runs at once', () => {
     expect(runs.stderr).toMatch(new RegExp(`a run is in progress: retarget run \\(cli\\) \\(pid ${pid}`));
     expect(runs.stderr).toMatch(/try again later/);
 
+    // `segments` still lists the definitions, and says why it shows no sizes.
+    const segments = await cli(['--config', s.config, 'segments']);
+    expect(segments.code).toBe(0);
+    expect(segments.stdout).toMatch(/^buyers /m);
+    expect(segments.stderr).toMatch(new RegExp(`sizes unavailable: .*busy.*pid ${pid}`));
+
     // While the run is active: the database, its WAL and the lock are owner-only.
     for (const f of readdirSync(join(s.dir, 'db'))) {
       expect({ f, mode: statSync(join(s.dir, 'db', f)).mode & 0o077 }).toEqual({ f, mode: 0 });

@@ -191,8 +191,17 @@ export function buildProgram(): Command {
       const segments = await loadSegments(resolve(cfg.segments.dir));
       const sizes = new Map<string, { audiences: number; members: number }>();
       const path = resolve(flags.db ?? cfg.database);
-      if (existsSync(path)) {
-        const wh = await openForReading(cfg, flags.db);
+      // While a run writes the database nobody else may open it: still list the definitions, without sizes.
+      const wh = existsSync(path)
+        ? await openForReading(cfg, flags.db).catch((err: unknown) => {
+            if (err instanceof UserError && err.exitCode === EXIT.busy) {
+              process.stderr.write(`retarget: sizes unavailable: ${err.message}\n`);
+              return undefined;
+            }
+            throw err;
+          })
+        : undefined;
+      if (wh) {
         try {
           for (const r of await wh.all<{ segment: string; audiences: bigint; members: bigint }>(
             'SELECT segment, count(DISTINCT audience) AS audiences, count(*) AS members FROM audience_members GROUP BY segment',
