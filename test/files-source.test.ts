@@ -136,6 +136,27 @@ describe('files source', () => {
     expect(await count('loaded_files')).toBe(1);
   });
 
+  it('loads one table from files of several formats', async () => {
+    write(
+      'events/a.csv',
+      'event_id,customer_id,event_name,occurred_at,event_count\ne1,c1,view_item,2026-01-01T10:00:00Z,2\n',
+    );
+    write(
+      'events/b.jsonl',
+      '{"event_id":"e2","customer_id":"c2","event_name":"add_to_cart","occurred_at":"2026-01-02T10:00:00+01:00","event_count":3}\n',
+    );
+    const copy = join(dir, 'events', 'c.parquet');
+    await wh.run(
+      `COPY (SELECT 'e3' AS event_id, 'c3' AS customer_id, 'view_item' AS event_name, TIMESTAMP '2026-01-03 10:00:00' AS occurred_at) TO '${copy}' (FORMAT parquet)`,
+    );
+    await load();
+    expect(await wh.json('SELECT event_id, occurred_at, event_count FROM events ORDER BY 1')).toEqual([
+      { event_id: 'e1', occurred_at: '2026-01-01 10:00:00', event_count: 2 },
+      { event_id: 'e2', occurred_at: '2026-01-02 09:00:00', event_count: 3 },
+      { event_id: 'e3', occurred_at: '2026-01-03 10:00:00', event_count: 1 },
+    ]);
+  });
+
   it('trims blank-padded values and accepts counts written as floats', async () => {
     write(
       'events.csv',

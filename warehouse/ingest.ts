@@ -11,6 +11,8 @@ export interface IngestOptions {
   /** SQL yielding columns named like the table's (any subset, any castable types). May yield `_source` per row. */
   relationSql: string;
   params?: readonly unknown[];
+  /** The relation's columns and DuckDB types when the caller already knows them (saves a DESCRIBE). */
+  columns?: Map<string, string>;
   runId: string;
   /** Label for rejected_rows.source when the relation yields no `_source`. */
   source: string;
@@ -48,7 +50,7 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
   const spec = TABLE_SPECS[options.table];
   const staging = `stg_${options.table}_${process.pid}_${++stagingCounter}`;
   const params = options.params ?? [];
-  const sourceColumns = await describeColumns(wh, options.relationSql, params);
+  const sourceColumns = options.columns ?? (await describeColumns(wh, options.relationSql, params));
   // Row order inside a batch carries no meaning (last-wins uses _source explicitly), and DuckDB loads faster and
   // in less memory when it need not keep it.
   await wh.run('SET preserve_insertion_order = false');

@@ -59,7 +59,7 @@ export async function loadFilesSource(
     };
     summaries.push(summary);
     if (files.length === 0) continue;
-    await checkColumns(wh, files);
+    const columns = await checkColumns(wh, files);
     const readable = files.filter((f) => f.sizeBytes > 0);
     if (readable.length === 0) {
       await recordLoaded(
@@ -74,6 +74,7 @@ export async function loadFilesSource(
     const result = await ingestRelation(wh, {
       table,
       relationSql: unionSql(readable),
+      columns,
       runId: options.runId,
       source: options.dir,
       maxRejectShare: options.maxRejectShare,
@@ -99,8 +100,13 @@ async function withoutLoaded(wh: Warehouse, files: SourceFile[]): Promise<Source
   return files.filter((f) => !seen.has(`${f.path}\0${f.sizeBytes}\0${f.modifiedAt.getTime()}`));
 }
 
-/** Fails on the first file that lacks a column its table needs, naming both. */
-async function checkColumns(wh: Warehouse, files: SourceFile[]): Promise<void> {
+/**
+ * Fails on the first file that lacks a column its table needs, naming both. Returns the columns of the files'
+ * union when it is certain (one format, one type per column), so the load need not ask DuckDB again.
+ */
+async function checkColumns(wh: Warehouse, files: SourceFile[]): Promise<Map<string, string> | undefined> {
+  const union = new Map<string, string>();
+  let certain = new Set(files.map((f) => f.format)).size === 1;
   for (const file of files) {
     if (file.sizeBytes === 0) continue;
     let columns: Map<string, string>;
@@ -116,7 +122,12 @@ async function checkColumns(wh: Warehouse, files: SourceFile[]): Promise<void> {
           `(found: ${[...columns.keys()].filter((c) => c !== '_source').join(', ') || 'none'})`,
       );
     }
+    for (const [name, type] of columns) {
+      if (union.has(name) && union.get(name) !== type) certain = false;
+      union.set(name, type);
+    }
   }
+  return certain && union.size > 0 ? union : undefined;
 }
 
 function unionSql(files: SourceFile[]): string {

@@ -17,7 +17,10 @@ export function readerSql(format: FileFormat, paths: string[]): string {
   }
 }
 
-/** One file's columns, read from its header or schema only. */
+/** One file's columns, read from its header or schema only (a CSV's dialect is sniffed from its first rows). */
 export function singleFileSql(format: FileFormat, path: string): string {
+  if (format === 'csv') {
+    return `SELECT * EXCLUDE (filename), filename AS _source FROM read_csv([${sqlString(path)}], header = true, all_varchar = true, filename = true, sample_size = 2048)`;
+  }
   return readerSql(format, [path]);
 }
