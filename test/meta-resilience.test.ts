@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { MetaApiError } from '../connectors/destinations/meta/errors.ts';
 import { MetaGraph } from '../connectors/destinations/meta/graph.ts';
 import type { DestinationReport } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { crashChildAtBatch } from './fakes/meta-crash.ts';
 import { FakeMetaGraph } from './fakes/meta-graph.ts';
 import {
   ACCOUNT,
@@ -188,6 +188,31 @@ describe('Meta destination: resume after a crash', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  const configFor = (graphUrl: string) => ({
+    accessToken: TOKEN,
+    adAccountId: ACCOUNT,
+    graphUrl,
+    batchSize: 10,
+    retry: fastRetry,
+  });
+
+  /** One ordinary sync of every audience, as the next nightly run would do it. */
+  const syncNow = (
+    config: ReturnType<typeof configFor>,
+    wh: Warehouse,
+    runId: string,
+    log: (m: string) => void = () => {},
+  ): Promise<DestinationReport> =>
+    createMetaDestination(config).sync({
+      wh,
+      runId,
+      asOf: new Date(),
+      dryRun: false,
+      force: false,
+      fullRefresh: false,
+      log,
+    });
+
   /** Runs a sync in a child process and SIGKILLs it when it sends the given batch (before Meta applies it). */
   async function crashAt(kind: 'add' | 'replace', batchSeq: number, fullRefresh: boolean) {
     dir = mkdtempSync(join(tmpdir(), 'meta-crash-'));
@@ -197,47 +222,21 @@ describe('Meta destination: resume after a crash', () => {
     await setMembers(wh, 'cart_abandoners', 'true');
     wh.close();
 
-    let child: ChildProcess | undefined;
-    let killed = false;
-    fake = new FakeMetaGraph({
+    const crash = await crashChildAtBatch({
       token: TOKEN,
       accountId: ACCOUNT,
-      beforeUpload: async (info) => {
-        if (!killed && info.kind === kind && info.batchSeq === batchSeq) {
-          killed = true;
-          const exited = new Promise((resolve) => child!.once('exit', resolve));
-          child!.kill('SIGKILL');
-          await exited;
-          throw new Error('client died'); // the request is never applied
-        }
-      },
-    });
-    const url = await fake.start();
-    const config = {
-      accessToken: TOKEN,
-      adAccountId: ACCOUNT,
-      graphUrl: url,
-      batchSize: 10,
-      retry: fastRetry,
-    };
-    child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'test/fakes/meta-graph-child.ts',
+      kind,
+      batchSeq,
+      script: 'test/fakes/meta-graph-child.ts',
+      args: (graphUrl) => [
         dbPath,
-        JSON.stringify({ config, runId: 'crashed-run', fullRefresh }),
+        JSON.stringify({ config: configFor(graphUrl), runId: 'crashed-run', fullRefresh }),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
     });
-    const code = await new Promise((resolve) => child!.once('exit', (c, signal) => resolve(signal ?? c)));
-    expect(code, stderr).toBe('SIGKILL');
-    expect(stderr).not.toContain(TOKEN);
+    fake = crash.fake;
+    const config = configFor(crash.fake.url);
+    expect(crash.exit, crash.stderr).toBe('SIGKILL');
+    expect(crash.stderr).not.toContain(TOKEN);
     return { dbPath, config };
   }
 
@@ -252,15 +251,7 @@ describe('Meta destination: resume after a crash', () => {
 
       const before = fake!.uploads.length;
       const logs: string[] = [];
-      const report: DestinationReport = await createMetaDestination(config).sync({
-        wh,
-        runId: 'next-run',
-        asOf: new Date(),
-        dryRun: false,
-        force: false,
-        fullRefresh: false,
-        log: (m) => logs.push(m),
-      });
+      const report: DestinationReport = await syncNow(config, wh, 'next-run', (m) => logs.push(m));
       expect(report.audiences[0]).toMatchObject({
         status: 'synced',
         adds: 30,
@@ -298,15 +289,7 @@ describe('Meta destination: resume after a crash', () => {
       const id = await externalId(wh, 'cart_abandoners');
       const crashedSession = fake!.uploads[0]!.sessionId;
       const before = fake!.uploads.length;
-      const report = await createMetaDestination(config).sync({
-        wh,
-        runId: 'next-run',
-        asOf: new Date(),
-        dryRun: false,
-        force: false,
-        fullRefresh: false,
-        log: () => {},
-      });
+      const report = await syncNow(config, wh, 'next-run');
       expect(report.audiences[0]).toMatchObject({ status: 'synced', adds: 30, requests: 3 });
       const after = fake!.uploads.slice(before);
       expect(after.map((u) => [u.kind, u.sessionId, u.batchSeq, u.last, u.status])).toEqual([
@@ -317,15 +300,7 @@ describe('Meta destination: resume after a crash', () => {
       expect(fake!.memberKeys(id)).toEqual(await expectedIds(wh, 'cart_abandoners'));
       expect([...fake!.addCounts.values()].every((n) => n === 1)).toBe(true);
       // The next run is an ordinary diff again.
-      const next = await createMetaDestination(config).sync({
-        wh,
-        runId: 'third-run',
-        asOf: new Date(),
-        dryRun: false,
-        force: false,
-        fullRefresh: false,
-        log: () => {},
-      });
+      const next = await syncNow(config, wh, 'third-run');
       expect(next.audiences[0]!.status).toBe('unchanged');
     } finally {
       wh.close();

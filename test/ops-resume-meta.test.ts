@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.ts';
 import { createMetaDestination } from '../connectors/destinations/meta/destination.ts';
 import { runPipeline } from '../pipelines/run.ts';
-import { FakeMetaGraph } from './fakes/meta-graph.ts';
+import { crashChildAtBatch } from './fakes/meta-crash.ts';
+import type { FakeMetaGraph } from './fakes/meta-graph.ts';
 import { ROOT, type Sandbox, sandbox, withDb, writeStore } from './ops-helpers.ts';
 
 /**
@@ -26,40 +26,27 @@ describe('a run killed in the middle of a Meta sync', () => {
   it('is finished by the next run with no duplicated, lost or double-sent rows', async () => {
     s = sandbox({ destinations: { csv: false } });
     await writeStore(s.store, { customers: 50 });
-    let child: ChildProcess | undefined;
-    let killed = false;
-    fake = new FakeMetaGraph({
-      token: TOKEN,
-      accountId: ACCOUNT,
-      beforeUpload: async (info) => {
-        if (!killed && info.kind === 'add' && info.batchSeq === 3) {
-          killed = true;
-          const exited = new Promise((resolve) => child!.once('exit', resolve));
-          child!.kill('SIGKILL');
-          await exited;
-          throw new Error('client died'); // the third batch never reaches Meta
-        }
-      },
-    });
-    const meta = {
+    const metaFor = (graphUrl: string) => ({
       accessToken: TOKEN,
       adAccountId: ACCOUNT,
-      graphUrl: await fake.start(),
+      graphUrl,
       batchSize: 10,
       retry: { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 5, maxRetryTimeMs: 5_000, maxRegainWaitMs: 1_000 },
-    };
-    child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/ops-child-run.ts', s.config, JSON.stringify(meta)],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
     });
-    const ended = await new Promise((resolve) => child!.once('exit', (c, signal) => resolve(signal ?? c)));
-    expect(ended, stderr).toBe('SIGKILL');
-    expect(stderr).not.toContain(TOKEN);
+    const sandboxConfig = s.config;
+    const crash = await crashChildAtBatch({
+      token: TOKEN,
+      accountId: ACCOUNT,
+      kind: 'add',
+      batchSeq: 3, // the third batch never reaches Meta
+      script: 'test/ops-child-run.ts',
+      args: (graphUrl) => [sandboxConfig, JSON.stringify(metaFor(graphUrl))],
+      cwd: ROOT,
+    });
+    fake = crash.fake;
+    const meta = metaFor(fake.url);
+    expect(crash.exit, crash.stderr).toBe('SIGKILL');
+    expect(crash.stderr).not.toContain(TOKEN);
 
     const audienceId = fake.uploads[0]!.audienceId;
     expect(fake.memberKeys(audienceId)).toHaveLength(20); // batches 1 and 2 were acknowledged
