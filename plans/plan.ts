@@ -125,12 +125,6 @@ export async function confirmPlanRows(
   }
 }
 
-/** Confirms a whole plan at once (for destinations that apply everything atomically, like files). */
-export async function confirmPlan(wh: Warehouse, plan: Plan): Promise<void> {
-  if (plan.removes > 0) await confirmPlanRows(wh, plan, 'remove', 0, plan.removes);
-  if (plan.adds > 0) await confirmPlanRows(wh, plan, 'add', 0, plan.adds);
-}
-
 /** Drops the confirmed state of a full refresh before confirming it: the replace wiped the old rows. */
 export async function forgetConfirmed(wh: Warehouse, destination: string, audience: string): Promise<void> {
   await wh.run('DELETE FROM destination_members WHERE destination = $1 AND audience = $2', [

@@ -134,7 +134,3 @@ export const TABLE_SPECS: Record<RawTable, TableSpec> = {
     ],
   },
 };
-
-export function isRawTable(name: string): name is RawTable {
-  return (RAW_TABLES as readonly string[]).includes(name);
-}

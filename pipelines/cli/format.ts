@@ -15,6 +15,16 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
   return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
+/** Audience sizes and movements of one run. */
+export function audiencesTable(
+  audiences: ReadonlyArray<{ audience: string; members: unknown; entered: unknown; exited: unknown }>,
+): string {
+  return table(
+    ['audience', 'members', 'entered', 'exited'],
+    audiences.map((a) => [a.audience, Number(a.members), Number(a.entered), Number(a.exited)]),
+  );
+}
+
 /** The readable run summary: loads, audiences, destinations, timings. */
 export function formatRunSummary(s: RunSummary): string {
   const out: string[] = [];
@@ -37,16 +47,7 @@ export function formatRunSummary(s: RunSummary): string {
         `${n(rejected)} rejected row(s) quarantined: SELECT * FROM rejected_rows WHERE run_id = '${s.runId}'`,
       );
   }
-  if (s.audiences.length) {
-    out.push(
-      '',
-      'Audiences',
-      table(
-        ['audience', 'members', 'entered', 'exited'],
-        s.audiences.map((a) => [a.audience, a.members, a.entered, a.exited]),
-      ),
-    );
-  }
+  if (s.audiences.length) out.push('', 'Audiences', audiencesTable(s.audiences));
   for (const d of s.destinations) {
     const rows = d.audiences.filter((a) => a.status !== 'unchanged' || a.size > 0);
     out.push(

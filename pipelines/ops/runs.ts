@@ -1,6 +1,6 @@
 import type { Database } from '../../warehouse/schema.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
-import { table } from '../cli/format.ts';
+import { audiencesTable, table } from '../cli/format.ts';
 
 /**
  * Run history: finding runs a dead process left 'running', and reading runs back for `retarget runs`.
@@ -215,16 +215,7 @@ export function formatRunDetail(d: RunDetail): string {
       `  See: SELECT table_name, reason, raw, source FROM rejected_rows WHERE run_id = '${r.run_id}'`,
     );
   }
-  if (d.audiences.length) {
-    out.push(
-      '',
-      'Audiences',
-      table(
-        ['audience', 'members', 'entered', 'exited'],
-        d.audiences.map((a) => [a.audience, Number(a.members), Number(a.entered), Number(a.exited)]),
-      ),
-    );
-  }
+  if (d.audiences.length) out.push('', 'Audiences', audiencesTable(d.audiences));
   out.push('', d.syncs.length ? 'Syncs' : 'Syncs: none recorded');
   if (d.syncs.length) {
     out.push(
