@@ -36,6 +36,35 @@ const compiler = new Kysely<Database>({
   },
 });
 
+/**
+ * For SQL shown to people (`retarget explain`): each parameter is written as a literal where the query tree holds
+ * it, so a value that looks like a placeholder (`'Under $10'`) or holds quotes stays exactly what it is.
+ */
+class InliningQueryCompiler extends PostgresQueryCompiler {
+  protected override appendValue(parameter: unknown): void {
+    this.append(literal(parameter));
+  }
+}
+
+const readableCompiler = new Kysely<Database>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new InliningQueryCompiler(),
+  },
+});
+
+/** Renders a parameter as a SQL literal. */
+function literal(v: unknown): string {
+  if (v instanceof Date) return timestampLiteral(v);
+  if (typeof v === 'string') return sqlString(v);
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (v === null || v === undefined) return 'NULL';
+  return sqlString(JSON.stringify(v));
+}
+
 const DAY_MS = 86_400_000;
 
 /** Where each condition's evidence lands in `attributes` (used to explain membership). */
@@ -508,9 +537,12 @@ function holdsAtZero(c: OrdersCondition): boolean {
 }
 
 /** Internal: the query plus where each condition's evidence lands in attributes. */
-export function compileWithEvidence(def: SegmentDefinition, opts: { asOf: Date }): CompiledSegment {
+export function compileWithEvidence(
+  def: SegmentDefinition,
+  opts: { asOf: Date; readable?: boolean },
+): CompiledSegment {
   const c = new Compiler(def, opts.asOf);
-  const compiled = c.build().compile(compiler);
+  const compiled = c.build().compile(opts.readable ? readableCompiler : compiler);
   return { sql: compiled.sql, parameters: [...compiled.parameters], evidence: c.evidence };
 }
 

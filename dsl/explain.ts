@@ -1,22 +1,10 @@
-import { sqlString, timestampLiteral } from '../warehouse/values.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { compileWithEvidence, type EvidenceKeys } from './compile.ts';
 import type { Bounds, Condition, OrdersCondition, SegmentDefinition, SplitBy } from './types.ts';
 
-/** Renders a parameter as a SQL literal, for SQL shown to people. */
-function literal(v: unknown): string {
-  if (v instanceof Date) return timestampLiteral(v);
-  if (typeof v === 'string') return sqlString(v);
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  if (v === null || v === undefined) return 'NULL';
-  return sqlString(JSON.stringify(v));
-}
-
 /** Readable SQL for the segment, parameters inlined (for `retarget explain`). */
 export function explainSegment(def: SegmentDefinition, opts: { asOf: Date }): string {
-  const { sql, parameters } = compileWithEvidence(def, opts);
-  const inlined = sql.replace(/\$(\d+)/g, (_, n: string) => literal(parameters[Number(n) - 1]));
+  const { sql: inlined } = compileWithEvidence(def, { asOf: opts.asOf, readable: true });
   const header = [
     `-- segment ${def.name}${def.splitBy ? ` (one audience per ${def.splitBy}: ${def.name}:<${def.splitBy}>)` : ''}`,
     `-- ${def.description}`,

@@ -26,10 +26,14 @@ export { describe, explainMembers, explainSegment, type MemberExplanation } from
 export {
   definitionFrom,
   type LoadedSegment,
+  loadSegmentFiles,
   loadSegments,
   SEGMENTS_DIR,
+  type SegmentFileFailure,
+  SegmentFilesError,
   segmentForAudience,
 } from './load.ts';
 export { parseDefinition, SegmentDefinitionError } from './schema.ts';
 export type * from './types.ts';
 export { CUSTOMER_COLUMNS } from './types.ts';
+export { closest, namedValues, splitKeyProblem, unseenNameWarnings } from './vocabulary.ts';

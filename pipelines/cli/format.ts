@@ -78,3 +78,20 @@ export function formatRunSummary(s: RunSummary): string {
   if (s.error) out.push('', `Error in ${s.error.step}: ${s.error.message}`);
   return out.join('\n');
 }
+
+/**
+ * JSON output uses one naming style, camelCase (`runId`, `asOf`, `rowsRejected`), like the run summary and
+ * alerts: database rows (`run_id`, `started_at`) are renamed on the way out. Only for records whose keys are
+ * field names, never for maps keyed by data (table or audience names).
+ */
+export function camelKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelKeys);
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype)
+    return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+      camelKeys(v),
+    ]),
+  );
+}

@@ -1,0 +1,164 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { RetargetConfig } from '../../config/config.ts';
+import {
+  compileSegment,
+  explainMembers,
+  explainSegment,
+  type LoadedSegment,
+  loadSegments,
+  splitKeyProblem,
+  unseenNameWarnings,
+} from '../../dsl/index.ts';
+import { Warehouse } from '../../warehouse/warehouse.ts';
+import { EXIT, UserError } from './errors.ts';
+import { defaultAsOf, findSegment, openForReading } from './read.ts';
+
+/** The segment commands: segments, preview, explain, validate (loaded only when one of them runs). */
+
+/** Opens the database for reading if it exists; while a run holds it, says what is skipped and returns undefined. */
+async function openIfReadable(config: RetargetConfig, db: string | undefined, skipped: string) {
+  if (!existsSync(resolve(db ?? config.database))) return undefined;
+  return openForReading(config, db).catch((err: unknown) => {
+    if (err instanceof UserError && err.exitCode === EXIT.busy) {
+      process.stderr.write(`retarget: ${skipped}: ${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  });
+}
+
+export async function segmentsCommand(
+  config: RetargetConfig,
+  flags: { db?: string; json?: boolean },
+): Promise<void> {
+  const segments = await loadSegments(resolve(config.segments.dir));
+  const sizes = new Map<string, { audiences: number; members: number }>();
+  // While a run writes the database nobody else may open it: still list the definitions, without sizes.
+  const wh = await openIfReadable(config, flags.db, 'sizes unavailable');
+  if (wh) {
+    try {
+      for (const r of await wh.all<{ segment: string; audiences: bigint; members: bigint }>(
+        'SELECT segment, count(DISTINCT audience) AS audiences, count(*) AS members FROM audience_members GROUP BY segment',
+      )) {
+        sizes.set(r.segment, { audiences: Number(r.audiences), members: Number(r.members) });
+      }
+    } finally {
+      wh.close();
+    }
+  }
+  const rows = segments.map((s) => ({
+    segment: s.definition.name,
+    description: s.definition.description,
+    file: s.file,
+    audiences: sizes.get(s.definition.name)?.audiences ?? 0,
+    members: sizes.get(s.definition.name)?.members ?? 0,
+    disabled: config.segments.disabled.includes(s.definition.name),
+  }));
+  if (flags.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else {
+    for (const r of rows) {
+      process.stdout.write(
+        `${r.segment.padEnd(24)} ${String(r.members).padStart(7)} members in ${r.audiences} audience(s)${r.disabled ? ' [disabled]' : ''}\n    ${r.description}\n`,
+      );
+    }
+  }
+}
+
+/**
+ * `name:<key>` must name an audience the data can have: a key the data has never seen (`cameras` for
+ * `Cameras`) is an error listing the known audiences, never an empty preview.
+ */
+async function checkAudience(wh: Warehouse, segment: LoadedSegment, audience: string): Promise<void> {
+  const colon = audience.indexOf(':');
+  if (colon < 0) return;
+  const { name, splitBy } = segment.definition;
+  if (!splitBy)
+    throw new UserError(`no audience '${audience}': '${name}' is a single audience (preview ${name})`);
+  const key = audience.slice(colon + 1);
+  const problem = await splitKeyProblem(wh, splitBy, key);
+  if (!problem) return;
+  const known = (
+    await wh.all<{ audience: string }>(
+      'SELECT DISTINCT audience FROM audience_members WHERE segment = $1 ORDER BY audience',
+      [name],
+    )
+  ).map((r) => r.audience);
+  const shown =
+    known.length > 20 ? [...known.slice(0, 20), `… (${known.length - 20} more: retarget segments)`] : known;
+  throw new UserError(
+    `no audience '${audience}': the data has no ${splitBy} '${key}'` +
+      `${problem.hint ? ` (did you mean '${name}:${problem.hint}'?)` : ''}. ` +
+      `Known: ${shown.join(', ') || `none stored yet (run \`retarget run\` first)`}`,
+  );
+}
+
+export async function previewCommand(
+  config: RetargetConfig,
+  audience: string,
+  flags: { db?: string; asOf?: Date; limit: number; json?: boolean },
+): Promise<void> {
+  const segment = findSegment(await loadSegments(resolve(config.segments.dir)), audience);
+  const wh = await openForReading(config, flags.db);
+  try {
+    await checkAudience(wh, segment, audience);
+    const asOf = await defaultAsOf(wh, flags.asOf);
+    const members = await explainMembers(wh, segment.definition, {
+      asOf,
+      audience: audience.includes(':') ? audience : undefined,
+      limit: flags.limit,
+    });
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ audience, asOf: asOf.toISOString(), members }, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(`${audience} as of ${asOf.toISOString()}: showing ${members.length} member(s)\n`);
+    for (const m of members) {
+      process.stdout.write(`\n${m.customer_id}${m.audience !== audience ? `  [${m.audience}]` : ''}\n`);
+      for (const r of m.reasons) process.stdout.write(`  - ${r}\n`);
+    }
+  } finally {
+    wh.close();
+  }
+}
+
+export async function explainCommand(
+  config: RetargetConfig,
+  audience: string,
+  flags: { asOf?: Date },
+): Promise<void> {
+  const segment = findSegment(await loadSegments(resolve(config.segments.dir)), audience);
+  process.stdout.write(`-- file: ${segment.file}\n`);
+  process.stdout.write(`${explainSegment(segment.definition, { asOf: flags.asOf ?? new Date() })}\n`);
+}
+
+/**
+ * Every definition compiles and DuckDB binds its SQL; when the database exists, names the data has never seen
+ * (an event or category typo) are warned about, read-only.
+ */
+export async function validateCommand(config: RetargetConfig, flags: { db?: string }): Promise<void> {
+  const segments = await loadSegments(resolve(config.segments.dir));
+  const mem = await Warehouse.open({ path: ':memory:' });
+  try {
+    for (const s of segments) {
+      const { sql, parameters } = compileSegment(s.definition, { asOf: new Date() });
+      await mem.all(`EXPLAIN ${sql}`, parameters); // DuckDB binds it: names, types, functions
+      process.stdout.write(`✓ ${s.definition.name} (${s.file})\n`);
+    }
+  } finally {
+    mem.close();
+  }
+  const warnings: string[] = [];
+  const wh = await openIfReadable(config, flags.db, 'names not checked against the data');
+  if (wh) {
+    try {
+      warnings.push(...(await unseenNameWarnings(wh, segments)));
+    } finally {
+      wh.close();
+    }
+  }
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  process.stdout.write(
+    `${segments.length} segment(s) valid${warnings.length ? `, ${warnings.length} warning(s): a name the data has never seen matches nobody` : ''}\n`,
+  );
+}
