@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RetargetConfig } from '../../config/config.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
-import { type RunSummary, runPipeline } from '../run.ts';
-import { forgetCustomer } from './forget.ts';
+import { camelKeys } from '../cli/format.ts';
+import type { RunSummary } from '../run.ts';
 import { describeHolder, readLockHolder } from './lock.ts';
 import { formatRunDetail, formatRunList, listRuns, showRun } from './runs.ts';
-import { runScheduler } from './schedule.ts';
-import { openWriter } from './writer.ts';
+
+// Modules that load DuckDB or the vendor SDKs are imported inside the actions: `retarget --help` loads none.
 
 /** What the CLI lends the operations commands (kept in main.ts: config loading, read-only opening, errors). */
 export interface CliContext {
@@ -18,6 +18,8 @@ export interface CliContext {
   setExitCode(code: number): void;
   /** Exit code of a cancelled (SIGINT/SIGTERM) run. */
   interrupted: number;
+  /** Parser of count flags (`--limit`): a whole number of at least 1, else a one-line usage error. */
+  parseCount(value: string): number;
 }
 
 /**
@@ -57,7 +59,7 @@ export function registerOpsCommands(program: Command, cli: CliContext): void {
       "recent runs, or one run's steps, timings, rejected rows and sync results ('last' for the latest)",
     )
     .option('--db <file>', 'DuckDB file')
-    .option('--limit <n>', 'runs to list', (v) => Number.parseInt(v, 10), 20)
+    .option('--limit <n>', 'runs to list (at least 1)', cli.parseCount, 20)
     .option('--json', 'print as JSON')
     .action(async (runId: string | undefined, flags: { db?: string; limit: number; json?: boolean }) => {
       const cfg = await cli.config();
@@ -82,12 +84,12 @@ export function registerOpsCommands(program: Command, cli: CliContext): void {
           const detail = await showRun(wh, runId);
           if (!detail) throw cli.userError(`no run '${runId}' (or more than one run starts with it)`, 1);
           process.stdout.write(
-            flags.json ? `${JSON.stringify(detail, null, 2)}\n` : `${formatRunDetail(detail)}\n`,
+            flags.json ? `${JSON.stringify(camelKeys(detail), null, 2)}\n` : `${formatRunDetail(detail)}\n`,
           );
         } else {
           const runs = await listRuns(wh, flags.limit);
           process.stdout.write(
-            flags.json ? `${JSON.stringify(runs, null, 2)}\n` : `${formatRunList(runs)}\n`,
+            flags.json ? `${JSON.stringify(camelKeys(runs), null, 2)}\n` : `${formatRunList(runs)}\n`,
           );
         }
       } finally {
@@ -103,6 +105,7 @@ export function registerOpsCommands(program: Command, cli: CliContext): void {
     .action(async (flags: { db?: string; sourceDir?: string }) => {
       const cfg = await cli.config();
       const out = (line: string) => process.stdout.write(`${line}\n`);
+      const { runScheduler } = await import('./schedule.ts');
       const stop = stopOnSignals((sig) => out(`${new Date().toISOString()} ${sig} received`));
       try {
         await runScheduler({
@@ -128,6 +131,11 @@ export function registerOpsCommands(program: Command, cli: CliContext): void {
     .option('--json', 'print as JSON')
     .action(async (subject: string, flags: { db?: string; sync?: boolean; json?: boolean }) => {
       const cfg = await cli.config();
+      const [{ openWriter }, { forgetCustomer }, { runPipeline }] = await Promise.all([
+        import('./writer.ts'),
+        import('./forget.ts'),
+        import('../run.ts'),
+      ]);
       const database = flags.db ?? cfg.database;
       const writer = await openWriter({ path: database, memoryLimit: cfg.memoryLimit }, 'retarget forget');
       let result: Awaited<ReturnType<typeof forgetCustomer>>;
