@@ -11,6 +11,8 @@ export interface SegmentEvaluation {
   audiences: number;
   members: number;
   seconds: number;
+  /** Why the segment could not be evaluated (its audiences are then held: not stored, not synced). */
+  error?: string;
 }
 
 /** Evaluates every segment as of T, set-based in DuckDB, into the EVALUATED temp table. */
@@ -27,25 +29,41 @@ export async function evaluateSegments(
   const results: SegmentEvaluation[] = [];
   for (const [i, { definition, file }] of segments.entries()) {
     const started = performance.now();
-    const { sql, parameters } = compileSegment(definition, { asOf });
-    const n = parameters.length;
-    await wh.run(
-      `INSERT INTO ${sqlIdent(EVALUATED)}
-       SELECT audience, $${n + 1}, customer_id, CAST(attributes AS JSON) FROM (${sql}) q`,
-      [...parameters, definition.name],
-    );
-    const counts = await wh.one<{ audiences: bigint; members: bigint }>(
-      `SELECT count(DISTINCT audience) AS audiences, count(*) AS members FROM ${sqlIdent(EVALUATED)} WHERE segment = $1`,
-      [definition.name],
-    );
+    let outcome: { audiences: number; members: number; error?: string };
+    try {
+      outcome = await evaluateOne(wh, definition, asOf);
+    } catch (err) {
+      // One broken segment holds only its own audiences: drop its partial rows, evaluate the others.
+      await wh.run(`DELETE FROM ${sqlIdent(EVALUATED)} WHERE segment = $1`, [definition.name]);
+      outcome = { audiences: 0, members: 0, error: `cannot be evaluated: ${(err as Error).message}` };
+    }
     results.push({
       segment: definition.name,
       file,
-      audiences: Number(counts?.audiences ?? 0),
-      members: Number(counts?.members ?? 0),
+      ...outcome,
       seconds: (performance.now() - started) / 1000,
     });
     onSegment?.(i + 1, segments.length, definition.name);
   }
   return results;
+}
+
+/** Inserts one segment's members as of T into EVALUATED; counts its audiences and members. */
+async function evaluateOne(
+  wh: Warehouse,
+  definition: LoadedSegment['definition'],
+  asOf: Date,
+): Promise<{ audiences: number; members: number }> {
+  const { sql, parameters } = compileSegment(definition, { asOf });
+  const n = parameters.length;
+  await wh.run(
+    `INSERT INTO ${sqlIdent(EVALUATED)}
+     SELECT audience, $${n + 1}, customer_id, CAST(attributes AS JSON) FROM (${sql}) q`,
+    [...parameters, definition.name],
+  );
+  const counts = await wh.one<{ audiences: bigint; members: bigint }>(
+    `SELECT count(DISTINCT audience) AS audiences, count(*) AS members FROM ${sqlIdent(EVALUATED)} WHERE segment = $1`,
+    [definition.name],
+  );
+  return { audiences: Number(counts?.audiences ?? 0), members: Number(counts?.members ?? 0) };
 }

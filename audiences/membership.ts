@@ -1,4 +1,4 @@
-import { sqlIdent } from '../warehouse/values.ts';
+import { sqlIdent, sqlList } from '../warehouse/values.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { EVALUATED } from './evaluate.ts';
 
@@ -10,64 +10,70 @@ export interface MembershipChange {
   exited: number;
 }
 
+export interface StoreOptions {
+  /** A dry run: audience_members shows the evaluation (marked in audience_dry_runs); history untouched. */
+  dryRun?: boolean;
+  /** Segments whose audiences keep their stored membership untouched (their definition failed this run). */
+  heldSegments?: string[];
+}
+
+/** The segment an audience belongs to: `name` or `name:<split value>` (segment names never contain ':'). */
+export const segmentOfSql = (audience: string) => `split_part(${audience}, ':', 1)`;
+
 /**
- * Makes audience_members equal to this run's evaluation, keeping the history: customers who entered get a new
- * history row, customers who left get theirs closed, all at T (the run's as-of time). Audiences of segments that
- * were not evaluated (removed or disabled) empty out. One transaction: an analyst never sees half a run.
+ * Makes audience_members equal to this run's evaluation and, on a real run, keeps the history: customers who
+ * entered get a new history row, customers who left get theirs closed, all at T (the run's as-of time).
+ * Entries and exits are measured against the last REAL membership (the open history rows), never against a
+ * dry run's rows, so a dry run changes nothing a later run reports. Audiences of segments that were not
+ * evaluated (removed or disabled) empty out, except held ones. One transaction: an analyst never sees half a run.
  */
-export async function storeMembership(wh: Warehouse, runId: string, asOf: Date): Promise<MembershipChange[]> {
+export async function storeMembership(
+  wh: Warehouse,
+  runId: string,
+  asOf: Date,
+  options: StoreOptions = {},
+): Promise<MembershipChange[]> {
   const ev = sqlIdent(EVALUATED);
+  const held = options.heldSegments ?? [];
+  const inScope = (audience: string) =>
+    held.length === 0 ? 'true' : `${segmentOfSql(audience)} NOT IN (SELECT unnest(${sqlList(held)}))`;
   return wh.transaction(async () => {
+    if (held.length > 0) await wh.run(`DELETE FROM ${ev} m WHERE NOT ${inScope('m.audience')}`);
+    await wh.run(
+      `CREATE OR REPLACE TEMP TABLE membership_open AS
+       SELECT audience, customer_id, entered_at FROM audience_membership_history
+       WHERE exited_at IS NULL AND ${inScope('audience')}`,
+    );
     await wh.run(
       `CREATE OR REPLACE TEMP TABLE membership_exits AS
-       SELECT m.audience, m.segment, m.customer_id FROM audience_members m
-       WHERE NOT EXISTS (SELECT 1 FROM ${ev} e WHERE e.audience = m.audience AND e.customer_id = m.customer_id)`,
+       SELECT o.audience, o.customer_id FROM membership_open o
+       ANTI JOIN ${ev} e ON e.audience = o.audience AND e.customer_id = o.customer_id`,
     );
     await wh.run(
       `CREATE OR REPLACE TEMP TABLE membership_entries AS
-       SELECT e.audience, e.segment, e.customer_id, e.attributes FROM ${ev} e
-       WHERE NOT EXISTS (SELECT 1 FROM audience_members m WHERE m.audience = e.audience AND m.customer_id = e.customer_id)`,
+       SELECT e.audience, e.customer_id FROM ${ev} e
+       ANTI JOIN membership_open o ON o.audience = e.audience AND o.customer_id = e.customer_id`,
     );
-    await wh.run(
-      `UPDATE audience_membership_history h SET exited_at = $1, exited_run_id = $2
-       FROM membership_exits x
-       WHERE h.exited_at IS NULL AND h.audience = x.audience AND h.customer_id = x.customer_id`,
-      [asOf, runId],
-    );
-    await wh.run(
-      `DELETE FROM audience_members m USING membership_exits x
-       WHERE m.audience = x.audience AND m.customer_id = x.customer_id`,
-    );
-    await wh.run(
-      `UPDATE audience_members m SET attributes = e.attributes FROM ${ev} e
-       WHERE m.audience = e.audience AND m.customer_id = e.customer_id
-         AND CAST(m.attributes AS VARCHAR) IS DISTINCT FROM CAST(e.attributes AS VARCHAR)`,
-    );
-    await wh.run(
-      `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes)
-       SELECT audience, segment, customer_id, $1, attributes FROM membership_entries`,
-      [asOf],
-    );
-    await wh.run(
-      `INSERT INTO audience_membership_history (audience, customer_id, entered_at, exited_at, entered_run_id, exited_run_id)
-       SELECT audience, customer_id, $1, NULL, $2, NULL FROM membership_entries`,
-      [asOf, runId],
-    );
+    await replaceMembers(wh, asOf, inScope('m.audience'));
     await wh.run(
       `CREATE OR REPLACE TEMP TABLE membership_changes AS
        WITH sizes AS (SELECT audience, any_value(segment) AS segment, count(*) AS members FROM ${ev} GROUP BY audience),
        ins AS (SELECT audience, count(*) AS n FROM membership_entries GROUP BY audience),
-       outs AS (SELECT audience, any_value(segment) AS segment, count(*) AS n FROM membership_exits GROUP BY audience),
+       outs AS (SELECT audience, count(*) AS n FROM membership_exits GROUP BY audience),
        names AS (SELECT audience FROM sizes UNION SELECT audience FROM outs)
-       SELECT names.audience, COALESCE(sizes.segment, outs.segment) AS segment,
+       SELECT names.audience, COALESCE(sizes.segment, ${segmentOfSql('names.audience')}) AS segment,
               COALESCE(sizes.members, 0) AS members, COALESCE(ins.n, 0) AS entered, COALESCE(outs.n, 0) AS exited
        FROM names LEFT JOIN sizes USING (audience) LEFT JOIN ins USING (audience) LEFT JOIN outs USING (audience)`,
     );
-    await wh.run(
-      `INSERT INTO audience_snapshots (run_id, as_of, audience, segment, members, entered, exited)
-       SELECT $1, $2, audience, segment, members, entered, exited FROM membership_changes`,
-      [runId, asOf],
-    );
+    await wh.run(`DELETE FROM audience_dry_runs m WHERE ${inScope('m.audience')}`);
+    if (options.dryRun) {
+      await wh.run(
+        `INSERT INTO audience_dry_runs (audience, run_id, as_of) SELECT audience, $1, $2 FROM membership_changes`,
+        [runId, asOf],
+      );
+    } else {
+      await recordHistory(wh, runId, asOf);
+    }
     const changes = await wh.all<{
       audience: string;
       segment: string;
@@ -75,9 +81,8 @@ export async function storeMembership(wh: Warehouse, runId: string, asOf: Date):
       entered: bigint;
       exited: bigint;
     }>('SELECT * FROM membership_changes ORDER BY audience');
-    await wh.run('DROP TABLE membership_changes');
-    await wh.run('DROP TABLE membership_exits');
-    await wh.run('DROP TABLE membership_entries');
+    for (const t of ['membership_changes', 'membership_exits', 'membership_entries', 'membership_open'])
+      await wh.run(`DROP TABLE ${t}`);
     return changes.map((c) => ({
       audience: c.audience,
       segment: c.segment,
@@ -86,4 +91,73 @@ export async function storeMembership(wh: Warehouse, runId: string, asOf: Date):
       exited: Number(c.exited),
     }));
   });
+}
+
+/**
+ * audience_members := the evaluation (in scope), with the minimum of writes. A member keeps the entered_at of
+ * their open history row; a customer new to the audience gets T.
+ */
+async function replaceMembers(wh: Warehouse, asOf: Date, scope: string): Promise<void> {
+  const ev = sqlIdent(EVALUATED);
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE membership_desired AS
+     SELECT e.audience, e.segment, e.customer_id, COALESCE(o.entered_at, $1) AS entered_at, e.attributes
+     FROM ${ev} e LEFT JOIN membership_open o ON o.audience = e.audience AND o.customer_id = e.customer_id`,
+    [asOf],
+  );
+  await wh.run(
+    `DELETE FROM audience_members m WHERE ${scope}
+       AND NOT EXISTS (SELECT 1 FROM membership_desired d WHERE d.audience = m.audience AND d.customer_id = m.customer_id)`,
+  );
+  await wh.run(
+    `UPDATE audience_members m SET segment = d.segment, entered_at = d.entered_at, attributes = d.attributes
+     FROM membership_desired d
+     WHERE m.audience = d.audience AND m.customer_id = d.customer_id
+       AND (m.segment <> d.segment OR m.entered_at <> d.entered_at
+            OR CAST(m.attributes AS VARCHAR) IS DISTINCT FROM CAST(d.attributes AS VARCHAR))`,
+  );
+  await wh.run(
+    `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes)
+     SELECT d.audience, d.segment, d.customer_id, d.entered_at, d.attributes FROM membership_desired d
+     ANTI JOIN audience_members m ON m.audience = d.audience AND m.customer_id = d.customer_id`,
+  );
+  await wh.run('DROP TABLE membership_desired');
+}
+
+/** A real run's history: exits closed and entries opened at T, one snapshot row per audience. */
+async function recordHistory(wh: Warehouse, runId: string, asOf: Date): Promise<void> {
+  await wh.run(
+    `UPDATE audience_membership_history h SET exited_at = $1, exited_run_id = $2
+     FROM membership_exits x
+     WHERE h.exited_at IS NULL AND h.audience = x.audience AND h.customer_id = x.customer_id`,
+    [asOf, runId],
+  );
+  await wh.run(
+    `INSERT INTO audience_membership_history (audience, customer_id, entered_at, exited_at, entered_run_id, exited_run_id)
+     SELECT audience, customer_id, $1, NULL, $2, NULL FROM membership_entries`,
+    [asOf, runId],
+  );
+  await wh.run(
+    `INSERT INTO audience_snapshots (run_id, as_of, audience, segment, members, entered, exited)
+     SELECT $1, $2, audience, segment, members, entered, exited FROM membership_changes`,
+    [runId, asOf],
+  );
+}
+
+/**
+ * The as-of time of the latest membership a real run stored (undefined before the first one). History stays
+ * ordered only if no real run stores membership as of an earlier time.
+ */
+export async function latestRealAsOf(wh: Warehouse): Promise<Date | undefined> {
+  const row = await wh.one<{ at: Date | null }>(
+    `SELECT greatest(
+       (SELECT max(as_of) FROM audience_snapshots),
+       (SELECT max(greatest(entered_at, COALESCE(exited_at, entered_at))) FROM audience_membership_history)) AS at`,
+  );
+  return row?.at ?? undefined;
+}
+
+/** Audiences that held members in the last real membership and hold none now: likely a mistake, not churn. */
+export function emptiedAudiences(changes: MembershipChange[]): MembershipChange[] {
+  return changes.filter((c) => c.members === 0 && c.exited > 0);
 }

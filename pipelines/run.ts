@@ -1,14 +1,21 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { evaluateSegments, type SegmentEvaluation } from '../audiences/evaluate.ts';
-import { type MembershipChange, storeMembership } from '../audiences/membership.ts';
+import type { SegmentEvaluation } from '../audiences/evaluate.ts';
+import { latestRealAsOf, type MembershipChange } from '../audiences/membership.ts';
 import type { RetargetConfig } from '../config/config.ts';
 import { createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
 import { metaDestinationFromConfig } from '../connectors/destinations/meta/index.ts';
-import { loadFilesSource, type TableLoadSummary } from '../connectors/sources/files/load.ts';
+import {
+  FilesLoadError,
+  type FilesLoadReport,
+  filesWarnings,
+  loadFilesSource,
+  type TableLoadSummary,
+} from '../connectors/sources/files/load.ts';
 import { ga4SourcesFromConfig, loadGa4Export, pullGa4DataApi } from '../connectors/sources/ga4/index.ts';
-import { type LoadedSegment, loadSegments } from '../dsl/index.ts';
+import type { LoadedSegment } from '../dsl/index.ts';
 import type { Destination, DestinationReport } from '../plans/types.ts';
+import type { Warehouse } from '../warehouse/warehouse.ts';
 import {
   type AlertDelivery,
   type AlertReason,
@@ -16,11 +23,20 @@ import {
   buildPayload,
   deliverAlert,
 } from './ops/alerts.ts';
-import { dropForgottenCustomers, markForgetRequestsSynced, type PurgeResult } from './ops/forget.ts';
+import { dropForgottenCustomers, type PurgeResult } from './ops/forget.ts';
 import { markAbandonedRuns } from './ops/runs.ts';
 import { RunCancelled, safePoint, safePointSync } from './ops/safe-point.ts';
 import { openWriter, permissionWarning } from './ops/writer.ts';
-import { finishRun, newRunId, recordStep, StepError, type StepRecord, startRun } from './run-records.ts';
+import { evaluateAndSync } from './run-evaluate.ts';
+import {
+  finishRun,
+  newRunId,
+  recordStep,
+  StepError,
+  type StepOutcome,
+  type StepRecord,
+  startRun,
+} from './run-records.ts';
 
 export interface RunRequest {
   config: RetargetConfig;
@@ -72,7 +88,14 @@ export interface RunSummary {
   segments: SegmentEvaluation[];
   audiences: MembershipChange[];
   destinations: DestinationReport[];
+  /** The first failure, or every failure (each prefixed by its step) when there were several. */
   error?: { step: string; message: string };
+  /** Things a person should look at even when the run succeeded (printed with the summary). */
+  warnings: string[];
+  /** Segments whose definition failed: their audiences kept their stored members and were not synced. */
+  heldSegments: string[];
+  /** Audiences that held members in the last real membership and hold none now. */
+  emptied: Array<{ audience: string; previousMembers: number }>;
   /** Runs a killed process left 'running', marked 'abandoned' by this run. */
   abandoned?: string[];
   /** Rows of forgotten customers that this run's loads brought back, and dropped. */
@@ -93,6 +116,14 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     `retarget run (${trigger})`,
   );
   const wh = writer.wh;
+  const refusal =
+    request.dryRun || request.evaluate === false
+      ? undefined
+      : await backfillRefusal(wh, asOf).catch((err: Error) => err.message);
+  if (refusal) {
+    writer.close();
+    throw new RunRefused(refusal);
+  }
   const runId = request.runId ?? newRunId();
   const summary: RunSummary = {
     runId,
@@ -105,11 +136,12 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     segments: [],
     audiences: [],
     destinations: [],
+    warnings: [],
+    heldSegments: [],
+    emptied: [],
   };
-  const step = async <T extends { rowsIn?: number; rowsOut?: number; detail?: unknown }>(
-    name: string,
-    fn: () => Promise<T>,
-  ): Promise<T> => {
+  const failures: Array<{ step: string; message: string }> = [];
+  const step = async <T extends StepOutcome>(name: string, fn: () => Promise<T>): Promise<T> => {
     await safePoint(`step:${name}`, request.signal);
     reporter.stepStarted(name);
     const { result, record } = await recordStep(wh, runId, name, fn);
@@ -135,8 +167,13 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
           `source directory not found: ${dir} (pass --source-dir, set sources.files.dir in retarget.config.ts, or run \`npm start\` for the demo store)`,
           0,
         );
+      // Ignored files, unknown columns and every failing table are reported, also when some table failed.
+      const took = (report: FilesLoadReport) => {
+        summary.loads = report.tables;
+        summary.warnings.push(...filesWarnings(report));
+      };
       await step('load:files', async () => {
-        summary.loads = await loadFilesSource(wh, {
+        const report = await loadFilesSource(wh, {
           dir,
           runId,
           maxRejectShare: files.maxRejectShare,
@@ -146,7 +183,11 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
             if (table) safePointSync(`load:${table}`); // test hook only
             reporter.info(m);
           },
+        }).catch((err: unknown) => {
+          if (err instanceof FilesLoadError) took(err.report);
+          throw err;
         });
+        took(report);
         const rowsIn = summary.loads.reduce((n, t) => n + t.rowsRead, 0);
         const rowsOut = summary.loads.reduce((n, t) => n + t.rowsLoaded, 0);
         return { rowsIn, rowsOut, detail: summary.loads };
@@ -175,7 +216,8 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
         return { rowsIn: r.rowsRead, rowsOut: r.rowsLoaded, detail: r };
       });
     }
-    if (ga4.export && wants('ga4_export')) {
+    // One source name, `ga4`, for both GA4 paths (as in sources.ga4, schedule.sources and run --sources).
+    if (ga4.export && wants('ga4')) {
       const exp = ga4.export;
       await step('load:ga4_export', async () => {
         const r = await loadGa4Export(wh, exp, { runId, asOf, log: ga4Log });
@@ -199,72 +241,15 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     }
 
     if (request.evaluate !== false) {
-      const segments =
-        request.segments ??
-        (
-          await step('segments:load', async () => {
-            const all = await loadSegments(resolve(config.segments.dir));
-            const enabled = all.filter((s) => !config.segments.disabled.includes(s.definition.name));
-            return { rowsOut: enabled.length, segments: enabled };
-          })
-        ).segments;
-
-      await step('segments:evaluate', async () => {
-        summary.segments = await evaluateSegments(wh, segments, asOf, (done, total, name) =>
-          reporter.progress('segments:evaluate', done, total, name),
-        );
-        return { rowsOut: summary.segments.reduce((n, s) => n + s.members, 0), detail: summary.segments };
-      });
-
-      await step('audiences:store', async () => {
-        summary.audiences = await storeMembership(wh, runId, asOf);
-        return {
-          rowsOut: summary.audiences.reduce((n, a) => n + a.members, 0),
-          detail: summary.audiences.map(({ audience, members, entered, exited }) => ({
-            audience,
-            members,
-            entered,
-            exited,
-          })),
-        };
-      });
-
       const destinations = request.destinations ?? configuredDestinations(config);
-      for (const destination of destinations) {
-        await step(`sync:${destination.name}`, async () => {
-          const report = await destination.sync({
-            wh,
-            runId,
-            asOf,
-            dryRun: request.dryRun ?? false,
-            force: request.force ?? false,
-            fullRefresh: request.fullRefresh ?? false,
-            log: (m) => reporter.info(m),
-          });
-          summary.destinations.push(report);
-          const failed = report.audiences.filter((a) => a.status === 'failed');
-          if (failed.length > 0) {
-            summary.status = 'failed';
-            summary.error ??= {
-              step: `sync:${destination.name}`,
-              message: failed.map((a) => `${a.audience}: ${a.message ?? 'failed'}`).join('; '),
-            };
-          }
-          return {
-            rowsOut: report.audiences.reduce((n, a) => n + a.adds + a.removes, 0),
-            detail: report.audiences.map(({ samples: _samples, ...rest }) => rest),
-          };
-        });
-      }
-      // Forget requests reached every configured destination once a real sync of all of them succeeded.
-      const all = configuredDestinations(config).map((d) => d.name);
-      if (
-        !summary.dryRun &&
-        summary.status === 'succeeded' &&
-        all.every((name) => destinations.some((d) => d.name === name))
-      ) {
-        await markForgetRequestsSynced(wh);
-      }
+      await evaluateAndSync({ wh, runId, asOf, request, reporter, destinations, summary, failures, step });
+    }
+    if (failures.length > 0) {
+      summary.status = 'failed';
+      summary.error =
+        failures.length === 1
+          ? failures[0]
+          : { step: failures[0]!.step, message: failures.map((f) => `${f.step}: ${f.message}`).join('; ') };
     }
     await finishRun(wh, runId, summary.status, summary.error?.message);
   } catch (err) {
@@ -294,6 +279,25 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     }
   }
   return summary;
+}
+
+/** A run refused before it started (the CLI exits 2): nothing was loaded, stored or sent. */
+export class RunRefused extends Error {
+  override name = 'RunRefused';
+}
+
+/**
+ * A real run as of a time before the latest stored real run would close history rows before they opened and
+ * send a past audience to every destination: refused. A dry run may look at any time.
+ */
+async function backfillRefusal(wh: Warehouse, asOf: Date): Promise<string | undefined> {
+  const latest = await latestRealAsOf(wh);
+  if (!latest || asOf.getTime() >= latest.getTime()) return undefined;
+  return (
+    `--as-of ${asOf.toISOString()} is before the latest stored run (as of ${latest.toISOString()}): a real run ` +
+    'would rewrite audience history and send a past audience to every destination. Add --dry-run to evaluate ' +
+    'that time without storing history or syncing anything.'
+  );
 }
 
 /** Destinations enabled by the configuration and environment. */

@@ -40,6 +40,8 @@ export interface AudienceSyncReport {
 export interface DestinationReport {
   destination: string;
   audiences: AudienceSyncReport[];
+  /** Why the destination failed as a whole (the other destinations still synced). */
+  error?: string;
 }
 
 /** A place audiences are sent to. Each destination plans against what it last confirmed (destination_members). */
