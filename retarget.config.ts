@@ -7,8 +7,10 @@ export default defineConfig({
   sources: {
     files: { dir: 'data/demo', maxRejectShare: 0.05 },
   },
+  // Audience CSV files go to data/audiences/retarget/ (audiences/<database name>/ beside the database, so another
+  // --db never writes into this store's folder); set destinations.csv.dir to choose another folder.
   destinations: {
-    csv: { dir: 'data/audiences' },
+    csv: {},
   },
   segments: { dir: 'segments', disabled: [] },
 });

@@ -24,27 +24,31 @@ export const configSchema = z
         files: z
           .union([
             z.literal(false),
-            z.object({
-              dir: z.string().min(1),
-              /** Abort a table's load when rejected rows exceed this share of rows read. */
-              maxRejectShare: z.number().min(0).max(1).default(0.05),
-            }),
+            z
+              .object({
+                dir: z.string().min(1),
+                /** Abort a table's load when rejected rows exceed this share of rows read. */
+                maxRejectShare: z.number().min(0).max(1).default(0.05),
+              })
+              .strict(),
           ])
           .default({ dir: 'data/demo', maxRejectShare: 0.05 }),
         /** GA4 settings; see docs/ga4.md. Validated by the GA4 source. */
         ga4: z.record(z.string(), z.unknown()).optional(),
       })
+      .strict()
       .default({ files: { dir: 'data/demo', maxRejectShare: 0.05 } }),
     destinations: z
       .object({
-        /** Audience CSV files: the default destination. */
+        /** Audience CSV files: the default destination. Folder default: audiences/<database name>/ beside the database. */
         csv: z
-          .union([z.literal(false), z.object({ dir: z.string().min(1) })])
-          .default({ dir: 'data/audiences' }),
+          .union([z.literal(false), z.object({ dir: z.string().min(1).optional() }).strict()])
+          .default({}),
         /** Meta Custom Audiences settings; see docs/meta.md. Validated by the Meta destination. */
         meta: z.record(z.string(), z.unknown()).optional(),
       })
-      .default({ csv: { dir: 'data/audiences' } }),
+      .strict()
+      .default({ csv: {} }),
     segments: z
       .object({
         /** Folder of segment modules. */
@@ -52,6 +56,7 @@ export const configSchema = z
         /** Segment names not evaluated (their audiences empty out, guarded per destination). */
         disabled: z.array(z.string()).default([]),
       })
+      .strict()
       .default({ dir: 'segments', disabled: [] }),
     /** `retarget schedule`; see docs/operations.md. */
     schedule: scheduleConfigSchema.default(DEFAULT_SCHEDULE),
@@ -96,8 +101,38 @@ export async function loadConfig(file?: string, cwd = process.cwd()): Promise<Re
 export function parseConfig(input: unknown, origin: string): RetargetConfig {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    const issues = parsed.error.issues.flatMap(describeIssue);
     throw new ConfigError(`${origin}: invalid configuration:\n  ${issues.join('\n  ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * One line per problem, naming the key's full path: a misspelt key (`destinations.googel_ads`) is an error with
+ * the keys that are allowed there, never silently dropped.
+ */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = issue.path.map(String);
+  if (issue.code !== 'unrecognized_keys') return [`${at.join('.') || '(root)'}: ${issue.message}`];
+  const known = keysAt(configSchema, at);
+  return issue.keys.map(
+    (k) =>
+      `${[...at, k].join('.')}: unknown key${known.length ? ` (allowed here: ${known.join(', ')})` : ''}`,
+  );
+}
+
+/** The keys an object schema at `path` accepts (through defaults, optionals and unions). */
+function keysAt(schema: z.ZodType, path: string[]): string[] {
+  const def = schema.def as {
+    type: string;
+    shape?: Record<string, z.ZodType>;
+    innerType?: z.ZodType;
+    options?: z.ZodType[];
+  };
+  if (def.innerType) return keysAt(def.innerType, path);
+  if (def.options) return [...new Set(def.options.flatMap((o) => keysAt(o, path)))];
+  if (def.type !== 'object' || !def.shape) return [];
+  if (path.length === 0) return Object.keys(def.shape);
+  const next = def.shape[path[0]!];
+  return next ? keysAt(next, path.slice(1)) : [];
 }

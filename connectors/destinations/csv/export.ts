@@ -1,0 +1,58 @@
+import { chmodSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { CONTACT_COLUMNS } from '../../../warehouse/table-specs.ts';
+import { sqlString } from '../../../warehouse/values.ts';
+import type { Warehouse } from '../../../warehouse/warehouse.ts';
+
+const EXPORT_TABLE = 'csv_export_rows';
+
+/**
+ * A cell as written to the file, safe to open in a spreadsheet (OWASP, CSV injection): a value starting with
+ * = + - @ tab or carriage return would be run as a formula, so it gets a leading single quote. Only the file
+ * changes: plans and other destinations read the stored values. Every cell is also quoted (FORCE_QUOTE).
+ */
+function spreadsheetSafe(column: string): string {
+  return `CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || ${column} ELSE ${column} END`;
+}
+
+/** Every consented member's export row, once, sorted by audience so each file's COPY reads only its own rows. */
+export async function stageExport(wh: Warehouse): Promise<string> {
+  const cells = ['customer_id', ...CONTACT_COLUMNS].map((c) => `${spreadsheetSafe(`c.${c}`)} AS ${c}`);
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE ${EXPORT_TABLE} AS
+     SELECT m.audience, ${cells.join(', ')}, ${spreadsheetSafe('CAST(m.attributes AS VARCHAR)')} AS attributes
+     FROM audience_members m JOIN customers c ON c.customer_id = m.customer_id
+     WHERE c.ads_consent
+     ORDER BY m.audience, m.customer_id`,
+  );
+  return EXPORT_TABLE;
+}
+
+export async function dropExport(wh: Warehouse): Promise<void> {
+  await wh.run(`DROP TABLE IF EXISTS ${EXPORT_TABLE}`);
+}
+
+/**
+ * Writes one audience's file atomically (temp file, then rename), readable by the owner only: it holds raw PII.
+ * A failed write leaves no temp file behind.
+ */
+export async function writeAudienceFile(
+  wh: Warehouse,
+  rows: string,
+  audience: string,
+  dir: string,
+  file: string,
+): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await wh.run(
+      `COPY (SELECT * EXCLUDE (audience) FROM ${rows} WHERE audience = ${sqlString(audience)} ORDER BY customer_id)
+       TO ${sqlString(tmp)} (FORMAT csv, HEADER true, FORCE_QUOTE *)`,
+    );
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
