@@ -1,10 +1,19 @@
-import { type ColumnSpec, type RawTable, TABLE_SPECS, type TableSpec } from './table-specs.ts';
+import { dropForgottenStaged } from './erasure.ts';
+import { merge, type SourceTimes } from './merge.ts';
+import {
+  BOOLEAN_SPELLINGS,
+  type ColumnSpec,
+  type RawTable,
+  TABLE_SPECS,
+  type TableSpec,
+} from './table-specs.ts';
 import { sqlIdent, sqlString } from './values.ts';
 import type { Warehouse } from './warehouse.ts';
 
 /**
  * The one way rows enter the raw tables, for every source: stage a relation in a single pass (typed values plus
- * a rejection reason per row), quarantine bad rows in rejected_rows, then merge the good ones idempotently.
+ * a rejection reason per row), drop the rows of forgotten people, quarantine bad rows in rejected_rows, then merge
+ * the good ones idempotently (merge.ts: the newest version of a key wins).
  */
 export interface IngestOptions {
   table: RawTable;
@@ -16,6 +25,8 @@ export interface IngestOptions {
   runId: string;
   /** Label for rejected_rows.source when the relation yields no `_source`. */
   source: string;
+  /** Export time per `_source` (e.g. per file), which orders versions of a key; default: the load time. */
+  exportedAt?: SourceTimes;
   /** Delete target rows matching this predicate first, in the same transaction (re-pulled windows). */
   replace?: { where: string; params?: readonly unknown[] };
   /** Abort (merge nothing) when rejected rows exceed this share of rows read. Default 0.05. */
@@ -30,6 +41,10 @@ export interface IngestResult {
   /** Rows inserted or replaced. */
   rowsLoaded: number;
   rowsRejected: number;
+  /** Rows loaded with a fail-closed value for a value that could not be read (e.g. consent: none). */
+  rowsFailedClosed: number;
+  /** Rows of forgotten people (good or bad), dropped before anything else; not counted as read. */
+  rowsForgotten: number;
   /** Rows read and rejected per `_source` (e.g. per file). */
   bySource: Array<{ source: string; rowsRead: number; rowsRejected: number }>;
 }
@@ -51,16 +66,25 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
   const staging = `stg_${options.table}_${process.pid}_${++stagingCounter}`;
   const params = options.params ?? [];
   const sourceColumns = options.columns ?? (await describeColumns(wh, options.relationSql, params));
-  // Row order inside a batch carries no meaning (last-wins uses _source explicitly), and DuckDB loads faster and
-  // in less memory when it need not keep it.
+  // DuckDB loads faster and in less memory when it need not keep row order; it matters only when a file
+  // repeats a key (its last row wins), so only such a batch is read again in order.
   await wh.run('SET preserve_insertion_order = false');
   try {
-    await wh.run(
-      `CREATE OR REPLACE TEMP TABLE ${sqlIdent(staging)} AS ${stagingSql(spec, options, sourceColumns)}`,
-      params,
-    );
-    const bySource = await wh.all<{ source: string; rows_read: bigint; rows_rejected: bigint }>(
-      `SELECT _source AS source, count(*) AS rows_read, count(_reason) AS rows_rejected
+    const stage = (ordered: boolean) =>
+      wh.run(
+        `CREATE OR REPLACE TEMP TABLE ${sqlIdent(staging)} AS ${stagingSql(spec, options, sourceColumns, ordered)}`,
+        params,
+      );
+    await stage(false);
+    if (spec.merge === 'upsert' && (await repeatsInOneSource(wh, spec, staging))) await orderedBy(wh, stage);
+    const rowsForgotten = await dropForgottenStaged(wh, options.table, staging);
+    const bySource = await wh.all<{
+      source: string;
+      rows_read: bigint;
+      rows_rejected: bigint;
+      warned: bigint;
+    }>(
+      `SELECT _source AS source, count(*) AS rows_read, count(_reason) AS rows_rejected, count(_warning) AS warned
        FROM ${sqlIdent(staging)} GROUP BY _source ORDER BY _source`,
     );
     const result: IngestResult = {
@@ -68,6 +92,8 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
       rowsRead: bySource.reduce((n, r) => n + Number(r.rows_read), 0),
       rowsLoaded: 0,
       rowsRejected: bySource.reduce((n, r) => n + Number(r.rows_rejected), 0),
+      rowsFailedClosed: bySource.reduce((n, r) => n + Number(r.warned), 0),
+      rowsForgotten,
       bySource: bySource.map((r) => ({
         source: r.source,
         rowsRead: Number(r.rows_read),
@@ -75,12 +101,15 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
       })),
     };
     const maxShare = options.maxRejectShare ?? 0.05;
-    const quarantine = `INSERT INTO rejected_rows (table_name, reason, raw, run_id, source, rejected_at)
-      SELECT ${sqlString(spec.name)}, _reason, _raw, $1, _source, now()::TIMESTAMP
-      FROM ${sqlIdent(staging)} WHERE _reason IS NOT NULL`;
+    // Rows loaded with a fail-closed value are recorded too (their reason says so), but only when they load.
+    const quarantine = (
+      warnings: boolean,
+    ) => `INSERT INTO rejected_rows (table_name, reason, raw, run_id, source, rejected_at)
+      SELECT ${sqlString(spec.name)}, COALESCE(_reason, _warning), _raw, $1, _source, now()::TIMESTAMP
+      FROM ${sqlIdent(staging)} WHERE _reason IS NOT NULL ${warnings ? 'OR _warning IS NOT NULL' : ''}`;
     if (result.rowsRead > 0 && result.rowsRejected / result.rowsRead > maxShare) {
       // Keep the evidence, load nothing: a file this broken is more likely a wrong export than a few bad rows.
-      await wh.run(quarantine, [options.runId]);
+      await wh.run(quarantine(false), [options.runId]);
       throw new IngestError(
         `${spec.name}: ${result.rowsRejected} of ${result.rowsRead} rows rejected ` +
           `(${pct(result.rowsRejected / result.rowsRead)} > ${pct(maxShare)} allowed); nothing loaded. ` +
@@ -89,19 +118,39 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
       );
     }
     await wh.transaction(async () => {
-      if (result.rowsRejected > 0) await wh.run(quarantine, [options.runId]);
+      if (result.rowsRejected + result.rowsFailedClosed > 0) await wh.run(quarantine(true), [options.runId]);
       if (options.replace)
         await wh.run(
           `DELETE FROM ${sqlIdent(spec.name)} WHERE ${options.replace.where}`,
           options.replace.params ?? [],
         );
-      result.rowsLoaded = await merge(wh, spec, staging);
+      result.rowsLoaded = await merge(wh, spec, staging, options.exportedAt);
       await options.beforeCommit?.(result);
     });
     return result;
   } finally {
     await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(staging)}`);
     await wh.run('RESET preserve_insertion_order');
+  }
+}
+
+/** True when one source (file) holds a key more than once among its good rows. */
+async function repeatsInOneSource(wh: Warehouse, spec: TableSpec, staging: string): Promise<boolean> {
+  const key = [...spec.key.map(sqlIdent), '_source'].join(', ');
+  return (
+    (await wh.scalar(
+      `SELECT count(*) FROM (SELECT 1 FROM ${sqlIdent(staging)} WHERE _reason IS NULL GROUP BY ${key} HAVING count(*) > 1 LIMIT 1)`,
+    )) > 0
+  );
+}
+
+/** Stages again with each row's position (`_pos`), which needs the source read in order. */
+async function orderedBy(wh: Warehouse, stage: (ordered: boolean) => Promise<number>): Promise<void> {
+  await wh.run('SET preserve_insertion_order = true');
+  try {
+    await stage(true);
+  } finally {
+    await wh.run('SET preserve_insertion_order = false');
   }
 }
 
@@ -121,7 +170,12 @@ export function missingColumns(table: RawTable, columns: Iterable<string>): stri
   return TABLE_SPECS[table].columns.filter((c) => c.mustExist && !have.has(c.name)).map((c) => c.name);
 }
 
-function stagingSql(spec: TableSpec, options: IngestOptions, sourceTypes: Map<string, string>): string {
+function stagingSql(
+  spec: TableSpec,
+  options: IngestOptions,
+  sourceTypes: Map<string, string>,
+  ordered: boolean,
+): string {
   const present = spec.columns.filter((c) => sourceTypes.has(c.name));
   const raw = spec.columns.map(
     (c) => `${sourceTypes.has(c.name) ? `src.${sqlIdent(c.name)}` : 'NULL'} AS ${rawName(c)}`,
@@ -135,7 +189,11 @@ function stagingSql(spec: TableSpec, options: IngestOptions, sourceTypes: Map<st
   }
   if (spec.name === 'order_items')
     checks.push(`WHEN quantity <= 0 THEN 'quantity must be positive: ' || quantity`);
-  const reason = checks.length ? `CASE ${checks.join(' ')} END` : 'NULL';
+  const reason = checks.length ? `CASE ${checks.join(' ')} END` : 'NULL::VARCHAR';
+  const warnings = spec.columns.flatMap((c) => failClosedChecks(c, sourceTypes.get(c.name)));
+  const warning = warnings.length ? `CASE ${warnings.join(' ')} END` : 'NULL::VARCHAR';
+  // Position in the batch, which keeps each file's rows in order (only when read in order).
+  const pos = ordered ? 'row_number() OVER ()' : 'NULL::BIGINT';
   const rawJson = `json_object(${present.map((c) => `${sqlString(c.name)}, ${rawName(c)}`).join(', ')})`;
   const eventKey =
     spec.name === 'events'
@@ -146,11 +204,11 @@ function stagingSql(spec: TableSpec, options: IngestOptions, sourceTypes: Map<st
       : '';
   return `
     WITH src AS (${options.relationSql}),
-    raw AS (SELECT ${raw.join(', ')}, ${source} AS _source FROM src),
+    raw AS (SELECT ${raw.join(', ')}, ${source} AS _source, ${pos} AS _pos FROM src),
     typed AS (SELECT raw.*, ${typed.join(', ')} FROM raw),
-    checked AS (SELECT typed.*, ${reason} AS _reason FROM typed)
-    SELECT ${spec.columns.map((c) => sqlIdent(c.name)).join(', ')}${eventKey}, _source, _reason,
-      CASE WHEN _reason IS NOT NULL THEN CAST(${rawJson} AS VARCHAR) END AS _raw
+    checked AS (SELECT typed.*, ${reason} AS _reason, ${warning} AS _warning FROM typed)
+    SELECT ${spec.columns.map((c) => sqlIdent(c.name)).join(', ')}${eventKey}, _source, _pos, _reason, _warning,
+      CASE WHEN _reason IS NOT NULL OR _warning IS NOT NULL THEN CAST(${rawJson} AS VARCHAR) END AS _raw
     FROM checked`;
 }
 
@@ -176,6 +234,15 @@ function textOf(c: ColumnSpec): string {
 }
 
 function typedExpr(c: ColumnSpec, sourceType: string | undefined): string {
+  const expr = parsedExpr(c, sourceType);
+  if (!c.default && !c.unreadable) return expr;
+  const absent = c.default ? `WHEN ${isAbsent(c, sourceType)} THEN ${c.default}` : '';
+  const unreadable = c.unreadable ? `WHEN NOT (${isAbsent(c, sourceType)}) THEN ${c.unreadable}` : '';
+  return `COALESCE(${expr}, CASE ${absent} ${unreadable} END)`;
+}
+
+/** The value in the column's type, NULL when absent or unreadable. */
+function parsedExpr(c: ColumnSpec, sourceType: string | undefined): string {
   const r = rawName(c);
   const textual = sourceType === undefined || TEXTUAL.test(sourceType);
   let expr: string;
@@ -200,13 +267,13 @@ function typedExpr(c: ColumnSpec, sourceType: string | undefined): string {
         break;
       case 'boolean':
         expr = textual
-          ? `CASE WHEN lower(${textOf(c)}) IN ('true', 't', '1', 'yes', 'y') THEN true
-                  WHEN lower(${textOf(c)}) IN ('false', 'f', '0', 'no', 'n') THEN false END`
+          ? `CASE WHEN lower(${textOf(c)}) IN (${BOOLEAN_SPELLINGS.true.map(sqlString).join(', ')}) THEN true
+                  WHEN lower(${textOf(c)}) IN (${BOOLEAN_SPELLINGS.false.map(sqlString).join(', ')}) THEN false END`
           : `TRY_CAST(${r} AS BOOLEAN)`;
         break;
     }
   }
-  return c.default ? `COALESCE(${expr}, CASE WHEN ${isAbsent(c, sourceType)} THEN ${c.default} END)` : expr;
+  return expr;
 }
 
 /**
@@ -231,7 +298,7 @@ function rejectChecks(c: ColumnSpec, sourceType: string | undefined): string[] {
   const name = sqlIdent(c.name);
   const checks: string[] = [];
   if (c.required) checks.push(`WHEN ${isAbsent(c, sourceType)} THEN 'missing ${c.name}'`);
-  if (c.type !== 'text' && sourceType !== undefined && !NATIVE[c.type].test(sourceType)) {
+  if (c.type !== 'text' && !c.unreadable && sourceType !== undefined && !NATIVE[c.type].test(sourceType)) {
     const what = c.type === 'timestamp' ? 'unparseable' : 'invalid';
     checks.push(
       `WHEN ${name} IS NULL AND ${textOf(c)} IS NOT NULL THEN '${what} ${c.name}: ' || left(${textOf(c)}, 100)`,
@@ -240,47 +307,14 @@ function rejectChecks(c: ColumnSpec, sourceType: string | undefined): string[] {
   return checks;
 }
 
-async function merge(wh: Warehouse, spec: TableSpec, staging: string): Promise<number> {
-  const cols = spec.columns.map((c) => sqlIdent(c.name));
-  const key = spec.key.map(sqlIdent).join(', ');
-  const good = `FROM ${sqlIdent(staging)} WHERE _reason IS NULL`;
-  // De-duplicating a batch costs a window over every row; most batches have no repeated key, so check first.
-  const repeats = await wh.scalar(
-    `SELECT count(*) FROM (SELECT 1 ${good} GROUP BY ${key} HAVING count(*) > 1 LIMIT 1)`,
-  );
-  switch (spec.merge) {
-    case 'upsert':
-      // Last row for a key wins (files are read in name order, so a newer export overrides an older one).
-      return wh.run(
-        `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${cols.join(', ')})
-         SELECT ${cols.join(', ')} ${good}
-         ${repeats ? `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY _source DESC) = 1` : ''}`,
-      );
-    case 'events': {
-      // Probe the big table with the batch's keys (the small side builds the hash table), then insert the rest.
-      const seen = `${staging}_seen`;
-      await wh.run(
-        `CREATE OR REPLACE TEMP TABLE ${sqlIdent(seen)} AS
-         SELECT DISTINCT event_key FROM events WHERE event_key IN (SELECT event_key ${good})`,
-      );
-      try {
-        const fresh = `${good} AND event_key NOT IN (SELECT event_key FROM ${sqlIdent(seen)})`;
-        return await wh.run(
-          repeats
-            ? `INSERT INTO events (${cols.join(', ')}, event_key) SELECT DISTINCT ON (event_key) ${cols.join(', ')}, event_key ${fresh}`
-            : `INSERT INTO events (${cols.join(', ')}, event_key) SELECT ${cols.join(', ')}, event_key ${fresh}`,
-        );
-      } finally {
-        await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(seen)}`);
-      }
-    }
-    case 'distinct':
-      return wh.run(
-        `INSERT INTO ${sqlIdent(spec.name)} (${cols.join(', ')})
-         SELECT DISTINCT ${cols.join(', ')} ${good}
-         EXCEPT SELECT ${cols.join(', ')} FROM ${sqlIdent(spec.name)}`,
-      );
-  }
+/** Present values that cannot be read, for columns that load a fail-closed value instead of rejecting the row. */
+function failClosedChecks(c: ColumnSpec, sourceType: string | undefined): string[] {
+  if (!c.unreadable || sourceType === undefined) return [];
+  const shown = sourceType && !TEXTUAL.test(sourceType) ? `CAST(${rawName(c)} AS VARCHAR)` : textOf(c);
+  return [
+    `WHEN ${parsedExpr(c, sourceType)} IS NULL AND NOT (${isAbsent(c, sourceType)})
+     THEN 'unreadable ${c.name}, loaded as ${c.unreadable}: ' || left(${shown}, 100)`,
+  ];
 }
 
 function pct(share: number): string {

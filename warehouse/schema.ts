@@ -14,7 +14,10 @@ export interface Database {
     country: string | null;
     created_at: Date | null;
     ads_consent: boolean;
+    updated_at: Date | null;
+    exported_at: Date | null;
   };
+  customer_versions: { customer_id: string; fingerprint: string };
   products: {
     product_id: string;
     name: string | null;

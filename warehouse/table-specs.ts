@@ -24,10 +24,33 @@ export interface ColumnSpec {
   required?: boolean;
   /** SQL used when the value is absent. */
   default?: string;
+  /**
+   * SQL used when a value is present but cannot be read: the row loads with it instead of being rejected, and is
+   * reported (rejected_rows keeps it with the reason). For consent: what cannot be read is no consent.
+   */
+  unreadable?: string;
 }
 
+/** Boolean spellings accepted in text (trimmed, any letter case); anything else is unreadable. */
+export const BOOLEAN_SPELLINGS = {
+  true: ['true', 't', 'yes', 'y', '1', 'granted', 'opted_in', 'opted-in', 'opt_in', 'opt-in', 'subscribed'],
+  false: [
+    'false',
+    'f',
+    'no',
+    'n',
+    '0',
+    'denied',
+    'opted_out',
+    'opted-out',
+    'opt_out',
+    'opt-out',
+    'unsubscribed',
+  ],
+} as const;
+
 export type MergeMode =
-  /** Insert or replace by primary key; the last row for a key in a batch wins. */
+  /** Insert or replace by primary key; the newest row for a key wins (see merge.ts). */
   | 'upsert'
   /** Insert events whose event_key is new. */
   | 'events'
@@ -67,8 +90,10 @@ export const TABLE_SPECS: Record<RawTable, TableSpec> = {
       { name: 'zip', type: 'text' },
       { name: 'country', type: 'text' },
       { name: 'created_at', type: 'timestamp' },
-      // No recorded consent means no consent: never send someone who did not opt in.
-      { name: 'ads_consent', type: 'boolean', default: 'false' },
+      // No recorded or readable consent means no consent: never send someone who did not opt in.
+      { name: 'ads_consent', type: 'boolean', default: 'false', unreadable: 'false' },
+      // The record's own update time, when the export has one: orders versions before the file's export time.
+      { name: 'updated_at', type: 'timestamp' },
     ],
   },
   products: {

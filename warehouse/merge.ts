@@ -1,0 +1,172 @@
+import type { TableSpec } from './table-specs.ts';
+import { sqlIdent, sqlString, timestampLiteral } from './values.ts';
+import type { Warehouse } from './warehouse.ts';
+
+/**
+ * Merges a staged batch (ingest.ts) into its raw table. For keyed tables the newest row for a key wins: the
+ * newer export time of its file, then (same file) the later row. Customers also carry their version across
+ * loads, so an older file read later never overrides a newer record, and never brings back consent.
+ */
+
+/** When a source (e.g. a file) was exported. */
+export interface ExportTime {
+  at: Date;
+  /** Only a modification time, which a copy or a touch changes: an old file can look new. */
+  approximate: boolean;
+}
+
+/** Export time per `_source`; sources without one count as exported (approximately) at load time. */
+export type SourceTimes = ReadonlyMap<string, ExportTime>;
+
+export async function merge(
+  wh: Warehouse,
+  spec: TableSpec,
+  staging: string,
+  times: SourceTimes = new Map(),
+): Promise<number> {
+  const key = spec.key.map(sqlIdent).join(', ');
+  // De-duplicating a batch costs a window over every row; most batches have no repeated key, so check first.
+  const repeats = await wh.scalar(
+    `SELECT count(*) FROM (SELECT 1 FROM ${sqlIdent(staging)} WHERE _reason IS NULL GROUP BY ${key} HAVING count(*) > 1 LIMIT 1)`,
+  );
+  switch (spec.merge) {
+    case 'upsert':
+      return withSourceTimes(wh, staging, times, (good) =>
+        spec.name === 'customers'
+          ? mergeCustomers(wh, spec, staging, good)
+          : wh.run(
+              `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${columns(spec)})
+               SELECT ${columns(spec)} ${good} ${repeats ? `QUALIFY ${newestFirst(key, '_exported_at')} = 1` : ''}`,
+            ),
+      );
+    case 'events':
+      return mergeEvents(wh, spec, staging, repeats > 0);
+    case 'distinct':
+      return wh.run(
+        `INSERT INTO ${sqlIdent(spec.name)} (${columns(spec)})
+         SELECT DISTINCT ${columns(spec)} FROM ${sqlIdent(staging)} WHERE _reason IS NULL
+         EXCEPT SELECT ${columns(spec)} FROM ${sqlIdent(spec.name)}`,
+      );
+  }
+}
+
+function columns(spec: TableSpec): string {
+  return spec.columns.map((c) => sqlIdent(c.name)).join(', ');
+}
+
+/**
+ * Ranks a key's rows, newest first: by version time, then the file's export time, then the file's name (two
+ * files exported at the same time: the later name wins, as files are listed), then the row's place in its file
+ * (`_pos`, set only when a file repeats a key).
+ */
+function newestFirst(key: string, versionAt: string): string {
+  return `row_number() OVER (PARTITION BY ${key} ORDER BY ${versionAt} DESC, _exported_at DESC, _source DESC, _pos DESC)`;
+}
+
+/** Runs fn with the good staged rows and their `_exported_at`, as a FROM clause. */
+async function withSourceTimes<T>(
+  wh: Warehouse,
+  staging: string,
+  times: SourceTimes,
+  fn: (good: string) => Promise<T>,
+): Promise<T> {
+  const table = `${staging}_times`;
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE ${sqlIdent(table)} (source VARCHAR, exported_at TIMESTAMP, approximate BOOLEAN)`,
+  );
+  try {
+    if (times.size > 0)
+      await wh.run(
+        `INSERT INTO ${sqlIdent(table)} VALUES ${[...times]
+          .map(([source, t]) => `(${sqlString(source)}, ${timestampLiteral(t.at)}, ${t.approximate})`)
+          .join(', ')}`,
+      );
+    return await fn(
+      `FROM (SELECT s.*, COALESCE(t.exported_at, now()::TIMESTAMP) AS _exported_at,
+                    COALESCE(t.approximate, true) AS _approximate
+             FROM ${sqlIdent(staging)} s LEFT JOIN ${sqlIdent(table)} t ON t.source = s._source
+             WHERE s._reason IS NULL)`,
+    );
+  } finally {
+    await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(table)}`);
+  }
+}
+
+/**
+ * Customers: a version's time is its `updated_at` when the export has one, else its file's export time. A stored
+ * customer is replaced only by a version at least as new; at exactly the same version a withdrawal stays (false
+ * wins). Every version read is remembered by fingerprint: when a version's time is only a modification time, a
+ * version already seen (an old file re-read, or copied) never grants consent that the stored version withdrew.
+ */
+async function mergeCustomers(
+  wh: Warehouse,
+  spec: TableSpec,
+  staging: string,
+  good: string,
+): Promise<number> {
+  const batch = `${staging}_versions`;
+  const fingerprint = `md5(concat_ws(chr(31), ${spec.columns
+    .map((c) => `COALESCE(CAST(${sqlIdent(c.name)} AS VARCHAR), chr(30))`)
+    .join(', ')}))`;
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE ${sqlIdent(batch)} AS
+     SELECT ${columns(spec)}, _exported_at, _approximate AND updated_at IS NULL AS _approximate, _source, _pos,
+       ${fingerprint} AS _fingerprint ${good}`,
+  );
+  try {
+    const [nv, cv] = ['COALESCE(n.updated_at, n._exported_at)', 'COALESCE(c.updated_at, c.exported_at)'];
+    const sameVersion = `${nv} = ${cv}`;
+    const select = spec.columns.map((c) =>
+      c.name === 'ads_consent'
+        ? `CASE WHEN ${sameVersion} THEN n.ads_consent AND c.ads_consent ELSE n.ads_consent END`
+        : `n.${sqlIdent(c.name)}`,
+    );
+    const loaded = await wh.run(
+      `INSERT OR REPLACE INTO customers (${columns(spec)}, exported_at)
+       WITH fresh AS (
+         SELECT b.* FROM ${sqlIdent(batch)} b
+         LEFT JOIN customers c ON c.customer_id = b.customer_id
+         LEFT JOIN customer_versions v ON v.customer_id = b.customer_id AND v.fingerprint = b._fingerprint
+         WHERE (b._approximate AND b.ads_consent AND NOT c.ads_consent AND v.customer_id IS NOT NULL) IS NOT TRUE
+       ),
+       n AS (SELECT * FROM fresh QUALIFY ${newestFirst('customer_id', 'COALESCE(updated_at, _exported_at)')} = 1)
+       SELECT ${select.join(', ')}, n._exported_at
+       FROM n LEFT JOIN customers c ON c.customer_id = n.customer_id
+       WHERE c.customer_id IS NULL OR c.exported_at IS NULL OR ${nv} > ${cv}
+          OR (${nv} = ${cv} AND n._exported_at >= c.exported_at)`,
+    );
+    await wh.run(
+      `INSERT INTO customer_versions (customer_id, fingerprint)
+       SELECT DISTINCT customer_id, _fingerprint FROM ${sqlIdent(batch)} ON CONFLICT DO NOTHING`,
+    );
+    return loaded;
+  } finally {
+    await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(batch)}`);
+  }
+}
+
+/** Events: insert those whose event_key is new. */
+async function mergeEvents(
+  wh: Warehouse,
+  spec: TableSpec,
+  staging: string,
+  repeats: boolean,
+): Promise<number> {
+  const good = `FROM ${sqlIdent(staging)} WHERE _reason IS NULL`;
+  // Probe the big table with the batch's keys (the small side builds the hash table), then insert the rest.
+  const seen = `${staging}_seen`;
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE ${sqlIdent(seen)} AS
+     SELECT DISTINCT event_key FROM events WHERE event_key IN (SELECT event_key ${good})`,
+  );
+  try {
+    const fresh = `${good} AND event_key NOT IN (SELECT event_key FROM ${sqlIdent(seen)})`;
+    return await wh.run(
+      repeats
+        ? `INSERT INTO events (${columns(spec)}, event_key) SELECT DISTINCT ON (event_key) ${columns(spec)}, event_key ${fresh}`
+        : `INSERT INTO events (${columns(spec)}, event_key) SELECT ${columns(spec)}, event_key ${fresh}`,
+    );
+  } finally {
+    await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(seen)}`);
+  }
+}
