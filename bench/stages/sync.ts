@@ -2,9 +2,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixedDeleteUrlBytes } from '../../connectors/destinations/meta/batches.ts';
 import {
+  audienceSourceSql,
   createMetaDestination,
-  hashedSql,
-  metaDesiredSql,
+  createMetaRows,
 } from '../../connectors/destinations/meta/index.ts';
 import { buildPlan, dropPlan, type Plan } from '../../plans/plan.ts';
 import { Warehouse } from '../../warehouse/warehouse.ts';
@@ -70,8 +70,7 @@ export async function syncStages(options: SyncStageOptions): Promise<StageResult
         plan = await buildPlan(wh, {
           destination: DEST,
           audience: AUDIENCE,
-          desiredSql: metaDesiredSql(),
-          desiredParams: [AUDIENCE],
+          desiredSql: await metaDesiredSql(wh),
         });
       },
       clear,
@@ -80,8 +79,7 @@ export async function syncStages(options: SyncStageOptions): Promise<StageResult
     plan ??= await buildPlan(wh, {
       destination: DEST,
       audience: AUDIENCE,
-      desiredSql: metaDesiredSql(),
-      desiredParams: [AUDIENCE],
+      desiredSql: await metaDesiredSql(wh),
     });
     const planOk = plan.adds === expectedAdds && plan.removes === expectedRemoves;
     const minimum = await minimumRequests(wh, plan);
@@ -151,6 +149,12 @@ function contactsSql(from: number, to: number, emailVersion = "''"): string {
     FROM range(${from}, ${to}) r(i)`;
 }
 
+/** The Meta destination's desired rows for the audience (normalised and hashed into a temp table), as SQL. */
+async function metaDesiredSql(wh: Warehouse): Promise<string> {
+  await createMetaRows(wh, 'bench_meta_desired', audienceSourceSql('$1'), [AUDIENCE]);
+  return 'SELECT customer_id, fingerprint, payload FROM bench_meta_desired WHERE usable';
+}
+
 async function setupMembers(wh: Warehouse, n: number): Promise<Shape> {
   const newMembers = Math.floor(n * 0.03);
   const left = Math.floor(n * 0.02);
@@ -166,13 +170,16 @@ async function setupMembers(wh: Warehouse, n: number): Promise<Shape> {
   // What Meta confirmed last time: members from newMembers on (1% of them with their old email), plus leavers.
   const oldEmail = "CASE WHEN i % 100 = 7 THEN '.old' ELSE '' END";
   const confirmedSource = contactsSql(newMembers, n, oldEmail);
+  await createMetaRows(wh, 'bench_confirmed', confirmedSource);
+  await createMetaRows(wh, 'bench_left', contactsSql(n, n + left));
   await wh.run(
     `INSERT INTO destination_members (destination, audience, customer_id, fingerprint, payload, synced_at)
-     SELECT $1, $2, customer_id, fingerprint, payload, now()::TIMESTAMP FROM (${hashedSql(confirmedSource)})
+     SELECT $1, $2, customer_id, fingerprint, payload, now()::TIMESTAMP FROM bench_confirmed
      UNION ALL
-     SELECT $1, $2, customer_id, fingerprint, payload, now()::TIMESTAMP FROM (${hashedSql(contactsSql(n, n + left))})`,
+     SELECT $1, $2, customer_id, fingerprint, payload, now()::TIMESTAMP FROM bench_left`,
     [DEST, AUDIENCE],
   );
+  for (const t of ['bench_confirmed', 'bench_left']) await wh.run(`DROP TABLE ${t}`);
   const changed = await wh.scalar(`SELECT count(*) FROM range(${newMembers}, ${n}) r(i) WHERE i % 100 = 7`);
   await wh.run(
     `INSERT INTO destination_audiences (destination, audience, external_id, created_at, last_synced_at, last_synced_size, status)

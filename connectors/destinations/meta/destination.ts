@@ -24,7 +24,7 @@ import {
 } from './config.ts';
 import { MetaApiError, scrub } from './errors.ts';
 import { MetaGraph, newSessionId, type UploadKind } from './graph.ts';
-import { audienceSourceSql, hashedSql, META_SCHEMA } from './normalize.ts';
+import { audienceSourceSql, createMetaRows, META_SCHEMA } from './normalize.ts';
 import {
   abandonReplace,
   acquireLock,
@@ -135,11 +135,9 @@ async function syncAudience(
 
   // Normalise and hash once: the same rows give the plan and the unmatchable count.
   const desired = `meta_desired_${process.pid}_${++desiredCounter}`;
-  await wh.run(
-    `CREATE OR REPLACE TEMP TABLE ${sqlIdent(desired)} AS
-     ${hashedSql(audienceSourceSql('$1'), { defaultCountry: config.defaultCountry })}`,
-    [audience],
-  );
+  await createMetaRows(wh, desired, audienceSourceSql('$1'), [audience], {
+    defaultCountry: config.defaultCountry,
+  });
   let plan: Plan;
   let unmatchable: number;
   let fullRefresh = wantsReplace;

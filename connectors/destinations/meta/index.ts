@@ -14,4 +14,4 @@ export {
   metaDestinationFromConfig,
 } from './destination.ts';
 export { MetaApiError } from './errors.ts';
-export { hashedSql, META_SCHEMA, metaDesiredSql, normalizedSql } from './normalize.ts';
+export { audienceSourceSql, createMetaRows, META_SCHEMA } from './normalize.ts';
