@@ -44,6 +44,8 @@ describe('retarget CLI, end to end on a generated store', () => {
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout);
     expect(summary.status).toBe('succeeded');
+    // Audience files go beside the database (audiences/<database name>/), never into the project's data/.
+    expect(readdirSync(join(work, 'audiences', 'first'))).toContain('wishlisted.csv');
     expect(summary.loads.find((t: { table: string }) => t.table === 'events').rowsLoaded).toBeGreaterThan(0);
     const segments = new Set(summary.audiences.map((a: { segment: string }) => a.segment));
     for (const s of [

@@ -53,8 +53,8 @@ describe('retarget forget', () => {
   it('removes every trace, drops them from the exports on sync, and survives a reload of the original files', async () => {
     const first = await cli(['--config', s.config, 'run']);
     expect(first.code, first.stdout).toBe(0);
-    const exportFile = join(s.audiences, readdirSync(s.audiences)[0]!);
-    expect(readFileSync(exportFile, 'utf8')).toMatch(/^c3,/m);
+    const exportFile = join(s.audiences, readdirSync(s.audiences).find((f) => f.endsWith('.csv'))!);
+    expect(readFileSync(exportFile, 'utf8')).toMatch(/^"c3",/m);
     await withDb(s.db, async (wh) => {
       expect(await traces(wh, ['c3', 'c5'], ['c3@example.com', 'c5@example.com'])).toEqual(
         expect.arrayContaining([
@@ -77,14 +77,14 @@ describe('retarget forget', () => {
       rejected_rows: 1,
     });
     expect(byId.stdout).not.toMatch(/c3@example\.com/);
-    expect(readFileSync(exportFile, 'utf8')).toMatch(/^c3,/m);
+    expect(readFileSync(exportFile, 'utf8')).toMatch(/^"c3",/m);
 
     // By email, with --sync: the destinations drop them at once.
     const byEmail = await cli(['--config', s.config, 'forget', 'C5@example.COM', '--sync']);
     expect(byEmail.code, byEmail.stderr).toBe(0);
     expect(byEmail.stdout).toMatch(/1 customer\(s\) matched/);
     expect(byEmail.stdout).toMatch(/Synced now .*succeeded\): 2 removal/); // c3 and c5
-    expect(readFileSync(exportFile, 'utf8')).not.toMatch(/^c3,|^c5,/m);
+    expect(readFileSync(exportFile, 'utf8')).not.toMatch(/^"c3",|^"c5",/m);
 
     const ids = ['c3', 'c5', 'o3', 'o5'];
     const emails = ['c3@example.com', 'c5@example.com'];
@@ -119,7 +119,7 @@ describe('retarget forget', () => {
       expect(await wh.scalar('SELECT count(*) FROM customers')).toBe(28);
       expect(await wh.scalar('SELECT count(*) FROM audience_members')).toBe(28);
     });
-    expect(readFileSync(exportFile, 'utf8')).not.toMatch(/^c3,|^c5,/m);
+    expect(readFileSync(exportFile, 'utf8')).not.toMatch(/^"c3",|^"c5",/m);
     expect(readFileSync(exportFile, 'utf8').trim().split('\n')).toHaveLength(29); // header + 28
   });
 });
