@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { redact } from '../shared/redact.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 
 /** Sortable, unique run ids: r20261122T031500Z-7f3a. */
@@ -17,10 +18,11 @@ export async function startRun(wh: Warehouse, runId: string, asOf: Date, trigger
   );
 }
 
+/** Records the run's outcome; its error is redacted (no PII, no secret) like every stored message. */
 export async function finishRun(wh: Warehouse, runId: string, status: string, error?: string): Promise<void> {
   await wh.run(
     `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = $2, error = $3 WHERE run_id = $1`,
-    [runId, status, error ?? null],
+    [runId, status, error === undefined ? null : redact(error)],
   );
 }
 
@@ -73,7 +75,8 @@ export async function recordStep<T extends StepOutcome>(
     );
     return { result, record };
   } catch (err) {
-    const message = (err as Error).message ?? String(err);
+    // Redacted before it is stored or travels on (it becomes the run's error, printed and alerted).
+    const message = redact((err as Error).message ?? String(err));
     await wh.run(
       `UPDATE pipeline_steps SET finished_at = now()::TIMESTAMP, status = 'failed', detail = $3 WHERE run_id = $1 AND step = $2`,
       [runId, step, JSON.stringify({ error: message })],

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
+import { redact } from '../../shared/redact.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import type { RunSummary } from '../run.ts';
 import type { AlertsConfig } from './config-schema.ts';
@@ -7,7 +8,8 @@ import type { AlertsConfig } from './config-schema.ts';
 /**
  * Alerts: after a run, tell someone when it failed, when a destination held an audience (shrink guard) or when
  * a table's rejected rows spiked. One JSON document per run, POSTed to a webhook and/or piped to a command.
- * Every text is redacted (emails, long numbers, secret values from the environment): no PII, no secrets.
+ * Every text is redacted (shared/redact.ts: emails, phone-like numbers, secrets in any encoding): no PII, no
+ * secrets; the command runs with a minimal environment (commandEnv), so it never inherits a secret either.
  */
 
 export type AlertReason =
@@ -154,27 +156,43 @@ export async function deliverAlert(
       });
     }
   }
-  if (config.command) deliveries.push(await runCommand(config.command, body, payload, config.timeoutSeconds));
+  if (config.command) {
+    deliveries.push(await runCommand(config.command, body, commandEnv(payload, env), config.timeoutSeconds));
+  }
   return deliveries;
+}
+
+/** Variables the alert command inherits: enough to find programs and format text, never a secret. */
+const INHERITED_ENV = /^(PATH|HOME|LANG|LC_[A-Z_]+|TZ)$/;
+
+/**
+ * The alert command's whole environment: PATH, HOME, locale and time zone from ours, plus the documented
+ * RETARGET_ALERT_* variables. Nothing else, so META_ACCESS_TOKEN and every other secret stay in this process.
+ */
+function commandEnv(payload: AlertPayload, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const inherited = Object.entries(env).filter(
+    ([name, value]) => value !== undefined && INHERITED_ENV.test(name),
+  );
+  return {
+    ...Object.fromEntries(inherited),
+    RETARGET_ALERT_KIND: payload.kind,
+    RETARGET_ALERT_RUN_ID: payload.run.id,
+    RETARGET_ALERT_STATUS: payload.run.status,
+    RETARGET_ALERT_TEXT: payload.text,
+  };
 }
 
 function runCommand(
   command: string,
   body: string,
-  payload: AlertPayload,
+  env: NodeJS.ProcessEnv,
   timeoutSeconds: number,
 ): Promise<AlertDelivery> {
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
       stdio: ['pipe', 'ignore', 'pipe'],
       timeout: timeoutSeconds * 1000,
-      env: {
-        ...process.env,
-        RETARGET_ALERT_KIND: payload.kind,
-        RETARGET_ALERT_RUN_ID: payload.run.id,
-        RETARGET_ALERT_STATUS: payload.run.status,
-        RETARGET_ALERT_TEXT: payload.text,
-      },
+      env,
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -204,25 +222,4 @@ function originOf(url: string): string {
   } catch {
     return 'webhook';
   }
-}
-
-const SECRET_ENV = /TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE|CREDENTIAL|WEBHOOK_URL/i;
-
-/**
- * Removes what must never leave the machine in an alert or a log line: email addresses, phone-like numbers,
- * bearer/access tokens and the values of secret-looking environment variables.
- */
-export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
-  let out = text;
-  for (const [name, value] of Object.entries(env)) {
-    if (value && value.length >= 8 && SECRET_ENV.test(name)) out = out.split(value).join(`<${name}>`);
-  }
-  return out
-    .replace(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, '<email>')
-    .replace(/(access_token|token|secret|key|password)=([^&\s"']+)/gi, '$1=<redacted>')
-    .replace(/\b(Bearer|OAuth)\s+[A-Za-z0-9._~+/=-]+/g, '$1 <redacted>')
-    .replace(/\+?\d[\d ().-]{7,}\d/g, (m) =>
-      // Phone-like: 10+ digits that are not a date (timestamps are fine to show).
-      m.replace(/\D/g, '').length >= 10 && !/\d{4}-\d{2}-\d{2}/.test(m) ? '<number>' : m,
-    );
 }

@@ -1,8 +1,8 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { RetargetConfig } from '../../config/config.ts';
+import { redact } from '../../shared/redact.ts';
 import { configuredDestinations, type Reporter, type RunSummary, runPipeline } from '../run.ts';
 import { newRunId } from '../run-records.ts';
-import { redact } from './alerts.ts';
 
 /**
  * `retarget schedule`: runs jobs in the foreground on their cron expressions (node-cron, in the configured time
