@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FilesSourceError, loadFilesSource } from '../connectors/sources/files/load.ts';
-import { IngestError } from '../warehouse/ingest.ts';
+import { FilesLoadError, FilesSourceError, loadFilesSource } from '../connectors/sources/files/load.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 
 let wh: Warehouse;
@@ -22,7 +21,10 @@ const write = (name: string, text: string) => {
   return path;
 };
 
-const load = (runId = 'r1', maxRejectShare?: number) => loadFilesSource(wh, { dir, runId, maxRejectShare });
+const loadReport = (runId = 'r1', maxRejectShare?: number) =>
+  loadFilesSource(wh, { dir, runId, maxRejectShare });
+const load = async (runId = 'r1', maxRejectShare?: number) =>
+  (await loadReport(runId, maxRejectShare)).tables;
 const count = (table: string) => wh.scalar(`SELECT count(*) FROM ${table}`);
 
 describe('files source', () => {
@@ -113,7 +115,7 @@ describe('files source', () => {
 
   it('aborts a table whose rejected share is above the limit, keeping the evidence and loading nothing', async () => {
     write('orders.csv', 'order_id,customer_id,ordered_at\no1,c1,2026-01-01\n,c2,2026-01-01\no3,c3,soon\n');
-    await expect(load('r1')).rejects.toThrow(IngestError);
+    await expect(load('r1')).rejects.toThrow(FilesLoadError);
     await expect(load('r1')).rejects.toThrow(/2 of 3 rows rejected/);
     expect(await count('orders')).toBe(0);
     expect(await count('loaded_files')).toBe(0);

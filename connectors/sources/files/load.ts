@@ -1,13 +1,14 @@
-import {
-  describeColumns,
-  type IngestResult,
-  ingestRelation,
-  missingColumns,
-} from '../../../warehouse/ingest.ts';
+import { basename } from 'node:path';
+import { IngestError, ingestRelation } from '../../../warehouse/ingest.ts';
 import { RAW_TABLES, type RawTable } from '../../../warehouse/table-specs.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
-import { discoverFiles, type FileFormat, type SourceFile } from './discover.ts';
-import { readerSql, singleFileSql } from './readers.ts';
+import { type ColumnMapping, mapColumns } from './columns.ts';
+import { discoverSource, type FileFormat, type IgnoredFile, type SourceFile } from './discover.ts';
+import { FilesSourceError, isContentError, readErrorMessage } from './errors.ts';
+import { exportTimeOf } from './export-time.ts';
+import { describeSql, readerSql } from './readers.ts';
+
+export { FilesSourceError } from './errors.ts';
 
 export interface FilesSourceOptions {
   dir: string;
@@ -26,26 +27,43 @@ export interface TableLoadSummary {
   rowsRead: number;
   rowsLoaded: number;
   rowsRejected: number;
+  /** Rows loaded with a fail-closed value (an unreadable consent loads as none), each in rejected_rows. */
+  rowsFailedClosed?: number;
+  /** Rows of forgotten customers, dropped by the load. */
+  rowsForgotten?: number;
+  /** Columns of the table's files that are neither a column of the table nor a listed alias: not loaded. */
+  unknownColumns?: string[];
+  /** Why the table was not loaded (nothing of it committed). */
+  error?: string;
 }
 
-export class FilesSourceError extends Error {
-  constructor(message: string) {
+export interface FilesLoadReport {
+  tables: TableLoadSummary[];
+  /** Files of the source directory that no table reads. */
+  ignored: IgnoredFile[];
+}
+
+/** Some tables could not be loaded; the others were. The message lists every failing table. */
+export class FilesLoadError extends FilesSourceError {
+  constructor(
+    message: string,
+    readonly report: FilesLoadReport,
+  ) {
     super(message);
-    this.name = 'FilesSourceError';
+    this.name = 'FilesLoadError';
   }
 }
 
 /**
  * Loads every new file of the source directory. A file already loaded (same path, size and modification time)
- * is skipped, so a night with one new file reads only that file; a missing table is simply empty.
+ * is skipped, so a night with one new file reads only that file; a missing table is simply empty. Every table is
+ * tried even when one fails, so one run reports every broken export; a failing table commits nothing.
  */
-export async function loadFilesSource(
-  wh: Warehouse,
-  options: FilesSourceOptions,
-): Promise<TableLoadSummary[]> {
-  const all = discoverFiles(options.dir);
+export async function loadFilesSource(wh: Warehouse, options: FilesSourceOptions): Promise<FilesLoadReport> {
+  const { files: all, ignored } = discoverSource(options.dir);
+  for (const f of ignored) options.log?.(`ignored ${f.path}: ${f.reason}`);
   const fresh = await withoutLoaded(wh, all);
-  const summaries: TableLoadSummary[] = [];
+  const tables: TableLoadSummary[] = [];
   for (const table of RAW_TABLES) {
     const files = fresh.filter((f) => f.table === table);
     const skipped = all.filter((f) => f.table === table).length - files.length;
@@ -57,29 +75,56 @@ export async function loadFilesSource(
       rowsLoaded: 0,
       rowsRejected: 0,
     };
-    summaries.push(summary);
+    tables.push(summary);
     if (files.length === 0) continue;
-    const columns = await checkColumns(wh, files);
-    const readable = files.filter((f) => f.sizeBytes > 0);
-    if (readable.length === 0) {
-      await recordLoaded(
-        wh,
-        files,
-        { table, rowsRead: 0, rowsLoaded: 0, rowsRejected: 0, bySource: [] },
-        options.runId,
-      );
-      continue;
+    try {
+      await loadTable(wh, table, files, summary, options);
+    } catch (err) {
+      if (!(err instanceof FilesSourceError || err instanceof IngestError)) throw err;
+      summary.error = err.message;
+      if (err instanceof IngestError && err.result) {
+        summary.rowsRead = err.result.rowsRead;
+        summary.rowsRejected = err.result.rowsRejected;
+      }
+      options.log?.(`${table}: not loaded: ${err.message}`);
     }
-    options.log?.(`${table}: reading ${readable.length} file(s)`);
+  }
+  const report = { tables, ignored };
+  const failed = tables.filter((t) => t.error !== undefined);
+  if (failed.length > 0) throw new FilesLoadError(failureMessage(failed), report);
+  return report;
+}
+
+async function loadTable(
+  wh: Warehouse,
+  table: RawTable,
+  files: SourceFile[],
+  summary: TableLoadSummary,
+  options: FilesSourceOptions,
+): Promise<void> {
+  const readable = files.filter((f) => f.sizeBytes > 0);
+  const plan = await planRead(wh, readable);
+  if (plan.unknown.size > 0) {
+    summary.unknownColumns = [...plan.unknown.keys()];
+    const list = [...plan.unknown].map(([c, in_]) => `${c} (${[...in_].join(', ')})`).join(', ');
+    options.log?.(`${table}: column(s) not in the files contract, not loaded: ${list}`);
+  }
+  if (readable.length === 0) {
+    await recordLoaded(wh, files, [], options.runId);
+    return;
+  }
+  options.log?.(`${table}: reading ${readable.length} file(s)`);
+  try {
     const result = await ingestRelation(wh, {
       table,
-      relationSql: unionSql(readable),
-      columns,
+      relationSql: plan.relationSql,
+      columns: plan.columns,
       runId: options.runId,
       source: options.dir,
       maxRejectShare: options.maxRejectShare,
+      exportedAt: new Map(readable.map((f) => [f.path, exportTimeOf(f)])),
       beforeCommit: async (r) => {
-        await recordLoaded(wh, files, r, options.runId);
+        await recordLoaded(wh, files, r.bySource, options.runId);
         await options.beforeCommit?.(table);
       },
     });
@@ -87,9 +132,68 @@ export async function loadFilesSource(
       rowsRead: result.rowsRead,
       rowsLoaded: result.rowsLoaded,
       rowsRejected: result.rowsRejected,
+      rowsFailedClosed: result.rowsFailedClosed,
+      rowsForgotten: result.rowsForgotten,
     });
+    if (result.rowsFailedClosed > 0)
+      options.log?.(
+        `${table}: ${result.rowsFailedClosed} row(s) with a value that cannot be read loaded fail-closed (consent: none); see rejected_rows`,
+      );
+  } catch (err) {
+    if (!isContentError(err)) throw err;
+    const where = readable.length === 1 ? readable[0]!.path : `one of the ${readable.length} ${table} files`;
+    throw new FilesSourceError(await readErrorMessage(where, formatsOf(readable), err));
   }
-  return summaries;
+}
+
+interface ReadPlan {
+  relationSql: string;
+  /** The relation's columns and types, when every file agrees on them. */
+  columns: Map<string, string> | undefined;
+  /** Unknown column -> the files that have it. */
+  unknown: Map<string, Set<string>>;
+}
+
+/**
+ * Describes each file once, maps its columns onto the table's, and reads files that share a mapping together
+ * (usually all of them: one reader per table, not one per file).
+ */
+async function planRead(wh: Warehouse, files: SourceFile[]): Promise<ReadPlan> {
+  const groups = new Map<string, { format: FileFormat; select: ColumnMapping['select']; paths: string[] }>();
+  const types = new Map<string, string>([['_source', 'VARCHAR']]);
+  const unknown = new Map<string, Set<string>>();
+  let certain = true;
+  for (const file of files) {
+    const described = await describeFile(wh, file);
+    const { select, unknown: extra } = mapColumns(file, [...described.keys()]);
+    const key = `${file.format}\0${JSON.stringify(select)}`;
+    const group = groups.get(key) ?? { format: file.format, select, paths: [] };
+    group.paths.push(file.path);
+    groups.set(key, group);
+    for (const [source, column] of select) {
+      const type = file.format === 'parquet' ? described.get(source)! : 'VARCHAR';
+      if (types.has(column) && types.get(column) !== type) certain = false;
+      types.set(column, type);
+    }
+    for (const c of extra) unknown.set(c, (unknown.get(c) ?? new Set()).add(basename(file.path)));
+  }
+  const parts = [...groups.values()].map((g) => `(${readerSql(g.format, g.paths, g.select)})`);
+  // Groups may disagree on types (CSV is text); UNION BY NAME widens to a common type, validation casts after.
+  const relationSql = parts.length <= 1 ? `SELECT * FROM ${parts[0]}` : parts.join(' UNION ALL BY NAME ');
+  return { relationSql, columns: certain ? types : undefined, unknown };
+}
+
+/** A file's column names (as written) and DuckDB types. */
+async function describeFile(wh: Warehouse, file: SourceFile): Promise<Map<string, string>> {
+  try {
+    const rows = await wh.all<{ column_name: string; column_type: string }>(
+      describeSql(file.format, file.path),
+    );
+    return new Map(rows.map((r) => [r.column_name, r.column_type.toUpperCase()]));
+  } catch (err) {
+    if (!isContentError(err)) throw err;
+    throw new FilesSourceError(await readErrorMessage(file.path, file.format, err));
+  }
 }
 
 async function withoutLoaded(wh: Warehouse, files: SourceFile[]): Promise<SourceFile[]> {
@@ -100,53 +204,13 @@ async function withoutLoaded(wh: Warehouse, files: SourceFile[]): Promise<Source
   return files.filter((f) => !seen.has(`${f.path}\0${f.sizeBytes}\0${f.modifiedAt.getTime()}`));
 }
 
-/**
- * Fails on the first file that lacks a column its table needs, naming both. Returns the columns of the files'
- * union when it is certain (one format, one type per column), so the load need not ask DuckDB again.
- */
-async function checkColumns(wh: Warehouse, files: SourceFile[]): Promise<Map<string, string> | undefined> {
-  const union = new Map<string, string>();
-  let certain = new Set(files.map((f) => f.format)).size === 1;
-  for (const file of files) {
-    if (file.sizeBytes === 0) continue;
-    let columns: Map<string, string>;
-    try {
-      columns = await describeColumns(wh, singleFileSql(file.format, file.path));
-    } catch (err) {
-      throw new FilesSourceError(`${file.path}: cannot be read as ${file.format}: ${firstLine(err)}`);
-    }
-    const missing = missingColumns(file.table, columns.keys());
-    if (missing.length > 0) {
-      throw new FilesSourceError(
-        `${file.path}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} for table ${file.table} ` +
-          `(found: ${[...columns.keys()].filter((c) => c !== '_source').join(', ') || 'none'})`,
-      );
-    }
-    for (const [name, type] of columns) {
-      if (union.has(name) && union.get(name) !== type) certain = false;
-      union.set(name, type);
-    }
-  }
-  return certain && union.size > 0 ? union : undefined;
-}
-
-function unionSql(files: SourceFile[]): string {
-  const byFormat = new Map<FileFormat, string[]>();
-  for (const f of files) byFormat.set(f.format, [...(byFormat.get(f.format) ?? []), f.path]);
-  const parts = [...byFormat].map(([format, paths]) => `(${readerSql(format, paths)})`);
-  // Formats disagree on types (CSV is text); UNION BY NAME widens to a common type, validation casts after.
-  return parts.length === 1
-    ? `SELECT * FROM ${parts[0]}`
-    : parts.map((p) => `SELECT * FROM ${p}`).join(' UNION ALL BY NAME ');
-}
-
 async function recordLoaded(
   wh: Warehouse,
   files: SourceFile[],
-  result: IngestResult,
+  bySource: Array<{ source: string; rowsRead: number; rowsRejected: number }>,
   runId: string,
 ): Promise<void> {
-  const counts = new Map(result.bySource.map((s) => [s.source, s]));
+  const counts = new Map(bySource.map((s) => [s.source, s]));
   for (const f of files) {
     const c = counts.get(f.path);
     await wh.run(
@@ -157,6 +221,26 @@ async function recordLoaded(
   }
 }
 
-function firstLine(err: unknown): string {
-  return String((err as Error).message ?? err).split('\n')[0] ?? '';
+function formatsOf(files: SourceFile[]): string {
+  return [...new Set(files.map((f) => f.format))].join(' or ');
+}
+
+/** One message for every failing table, each with its own reason and counts. */
+function failureMessage(failed: TableLoadSummary[]): string {
+  const reasons = failed.map((t) =>
+    t.error!.startsWith(`${t.table}: `) ? t.error! : `${t.table}: ${t.error}`,
+  );
+  return `${failed.length} table(s) not loaded, nothing of them committed (any other table loaded): ${reasons.join('; ')}`;
+}
+
+/** What a person should see about the source files even when every table loaded. */
+export function filesWarnings(report: FilesLoadReport): string[] {
+  return [
+    ...report.ignored.map((f) => `ignored ${f.path}: ${f.reason}`),
+    ...report.tables
+      .filter((t) => t.unknownColumns?.length)
+      .map(
+        (t) => `${t.table}: column(s) not in the files contract, not loaded: ${t.unknownColumns!.join(', ')}`,
+      ),
+  ];
 }

@@ -1,0 +1,215 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tableOfName } from '../connectors/sources/files/discover.ts';
+import {
+  FilesLoadError,
+  FilesSourceError,
+  filesWarnings,
+  loadFilesSource,
+} from '../connectors/sources/files/load.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
+
+let wh: Warehouse;
+let dir: string;
+
+beforeEach(async () => {
+  wh = await Warehouse.open({ path: ':memory:' });
+  dir = mkdtempSync(join(tmpdir(), 'retarget-files-report-'));
+});
+afterEach(() => wh.close());
+
+const write = (name: string, text: string) => {
+  const path = join(dir, name);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, text);
+  return path;
+};
+const load = (runId = 'r1', maxRejectShare?: number) => loadFilesSource(wh, { dir, runId, maxRejectShare });
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the load to fail');
+    },
+    (err: Error) => err,
+  );
+const event = (i: number, occurredAt: unknown = '2026-01-01T10:00:00Z') =>
+  JSON.stringify({
+    event_id: `e${i}`,
+    customer_id: `c${i}`,
+    event_name: 'view_item',
+    occurred_at: occurredAt,
+  });
+const PII = ['ann@example.com', '+1 415 555 0132', 'Ann', 'Berlin', '10115'];
+
+describe('JSON lines: one bad value quarantines its row, never its neighbours', () => {
+  it('a number among timestamps rejects only that row', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => event(i));
+    lines.splice(100, 0, event(999, 1767261600));
+    write('events.jsonl', `${lines.join('\n')}\n`);
+    const { tables } = await load();
+    expect(tables.find((t) => t.table === 'events')).toMatchObject({
+      rowsRead: 201,
+      rowsLoaded: 200,
+      rowsRejected: 1,
+    });
+    expect(await wh.json('SELECT reason FROM rejected_rows')).toEqual([
+      { reason: 'unparseable occurred_at: 1767261600' },
+    ]);
+  });
+
+  it('a bad timestamp deep in a large file is quarantined instead of aborting the load', async () => {
+    // Far past the reader's type-inference sample, so a sampled type would fail the whole file at this row.
+    const lines = Array.from({ length: 30_000 }, (_, i) => event(i));
+    lines.push(event(30_000, 'not-a-date'));
+    write('events/2026-01-01.jsonl', `${lines.join('\n')}\n`);
+    const { tables } = await load();
+    expect(tables.find((t) => t.table === 'events')).toMatchObject({
+      rowsRead: 30_001,
+      rowsLoaded: 30_000,
+      rowsRejected: 1,
+    });
+  });
+
+  it('a malformed line fails its table naming the file and line, without echoing the line', async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => event(i));
+    lines.splice(40, 0, '{"event_id": "x" "customer_id": "ann@example.com"}');
+    const path = write('events.jsonl', `${lines.join('\n')}\n`);
+    write('products.csv', 'product_id,name\np1,Cam\n');
+    const err = await failure(load());
+    expect(err).toBeInstanceOf(FilesLoadError);
+    expect(err.message).toContain(`${path}: cannot be read as json at line 41: not valid JSON`);
+    expect(err.message).not.toContain('ann@example.com');
+    expect(await wh.scalar('SELECT count(*) FROM products')).toBe(1);
+  });
+});
+
+describe('file and column names', () => {
+  it('accepts the obvious spellings of table names', () => {
+    expect(
+      [
+        'Products.csv',
+        'customer.csv',
+        'orders_2026-11.csv',
+        'orders-2.csv',
+        'Order Items.jsonl',
+        'EVENTS',
+      ].map(tableOfName),
+    ).toEqual(['products', 'customers', 'orders', 'orders', 'order_items', 'events']);
+    expect(
+      ['orders_items.csv', 'customers_orders.csv', 'prodcts.csv', 'manifest.json'].map(tableOfName),
+    ).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('loads misspelt-but-obvious file names, and reports ignored files and unknown columns', async () => {
+    write('Products.csv', 'product_id,name\np1,Cam\n');
+    write('customer.csv', 'customer_id,Email_Address,loyalty_tier\nc1,a@example.com,gold\n');
+    write('orders_2026-11.csv', 'order_id,customer_id,ordered_at\no1,c1,2026-11-01\n');
+    write('order_items-2.csv', 'order_id,product_id,qty\no1,p1,3\n');
+    write('prodcts.csv', 'product_id\np2\n');
+    write('notes.txt', 'hello');
+    const report = await load();
+    expect(await wh.json('SELECT customer_id, email FROM customers')).toEqual([
+      { customer_id: 'c1', email: 'a@example.com' },
+    ]);
+    expect(await wh.json('SELECT order_id, quantity FROM order_items')).toEqual([
+      { order_id: 'o1', quantity: 3 },
+    ]);
+    expect(await wh.scalar('SELECT count(*) FROM orders')).toBe(1);
+    expect(await wh.scalar('SELECT count(*) FROM products')).toBe(1);
+    expect(report.ignored).toEqual([
+      { path: join(dir, 'notes.txt'), reason: 'not CSV, JSON lines or Parquet' },
+      { path: join(dir, 'prodcts.csv'), reason: expect.stringMatching(/^name matches no table/) },
+    ]);
+    expect(report.tables.find((t) => t.table === 'customers')?.unknownColumns).toEqual(['loyalty_tier']);
+    expect(filesWarnings(report)).toEqual([
+      `ignored ${join(dir, 'notes.txt')}: not CSV, JSON lines or Parquet`,
+      `ignored ${join(dir, 'prodcts.csv')}: name matches no table (customers, products, orders, order_items, events, product_complements)`,
+      'customers: column(s) not in the files contract, not loaded: loyalty_tier',
+    ]);
+  });
+
+  it('a file whose name names another table than its folder is an error naming it', async () => {
+    write('events/2026-01-01.csv', 'event_name,occurred_at\nview_item,2026-01-01\n');
+    const path = write('events/orders.csv', 'order_id,customer_id,ordered_at\no1,c1,2026-01-01\n');
+    await expect(load()).rejects.toThrow(
+      `${path}: ambiguous: the folder says events, the file name says orders; rename or move the file`,
+    );
+  });
+
+  it('two columns meaning one field is an error naming both', async () => {
+    const path = write('order_items.csv', 'order_id,product_id,quantity,qty\no1,p1,1,2\n');
+    const err = await failure(load());
+    expect(err.message).toContain(
+      `${path}: columns quantity and qty both mean order_items.quantity; keep one of them`,
+    );
+  });
+});
+
+describe('every table is checked in one run', () => {
+  it('reports every failing table with its counts, commits the good ones and nothing of the bad', async () => {
+    write('customers.csv', 'customer_id,email\nc1,a@example.com\n');
+    write('orders.csv', 'order_id,customer_id,ordered_at\no1,c1,2026-01-01\n,c2,2026-01-01\no3,c3,soon\n');
+    const events = write('events.csv', 'customer_id,event_name\nc1,view_item\n');
+    write('products.csv', 'product_id,price\np1,1\np2,x\np3,y\n');
+    const err = await failure(load());
+    expect(err).toBeInstanceOf(FilesLoadError);
+    expect(err.message).toMatch(/^3 table\(s\) not loaded/);
+    expect(err.message).toContain('products: 2 of 3 rows rejected');
+    expect(err.message).toContain('orders: 2 of 3 rows rejected');
+    expect(err.message).toContain(`events: ${events}: missing required column occurred_at for table events`);
+    expect(await wh.scalar('SELECT count(*) FROM customers')).toBe(1);
+    expect(await wh.scalar('SELECT count(*) FROM orders')).toBe(0);
+    expect(await wh.scalar('SELECT count(*) FROM products')).toBe(0);
+    expect(await wh.json('SELECT DISTINCT table_name FROM loaded_files')).toEqual([
+      { table_name: 'customers' },
+    ]);
+    const tables = (err as FilesLoadError).report.tables;
+    expect(tables.find((t) => t.table === 'orders')).toMatchObject({
+      rowsRead: 3,
+      rowsRejected: 2,
+      rowsLoaded: 0,
+    });
+    expect(tables.find((t) => t.table === 'customers')).toMatchObject({ rowsLoaded: 1 });
+    expect(tables.find((t) => t.table === 'customers')?.error).toBeUndefined();
+  });
+});
+
+describe('errors name columns and lines, never values', () => {
+  it('a customers CSV without a header row is named as such, without its values', async () => {
+    const path = write(
+      'customers.csv',
+      `c1,${PII[0]},${PII[1]},${PII[2]},${PII[3]},${PII[4]}\nc2,bob@example.com,,Bob,Paris,75001\n`,
+    );
+    const err = await failure(load());
+    expect(err).toBeInstanceOf(FilesSourceError);
+    expect(err.message).toContain(
+      `${path}: the first row looks like data, not a header: customers files need a header row with customer_id`,
+    );
+    for (const value of PII) expect(err.message).not.toContain(value);
+  });
+
+  it('a CSV row with too many fields names the line, not its values', async () => {
+    const rows = ['customer_id,email'];
+    for (let i = 0; i < 25_000; i++) rows.push(`c${i},u${i}@example.com`);
+    rows.push(`cX,${PII[0]},${PII[3]}`);
+    const path = write('customers.csv', `${rows.join('\n')}\n`);
+    const err = await failure(load());
+    expect(err.message).toContain(
+      `${path}: cannot be read as csv at line 25002: a row has 3 fields, the header 2`,
+    );
+    for (const value of PII) expect(err.message).not.toContain(value);
+  });
+
+  it('a CSV whose dialect cannot be detected is named, without its values', async () => {
+    // Past the rows the columns are read from, within the rows the full read detects its dialect from.
+    const rows = ['customer_id,email'];
+    for (let i = 0; i < 5000; i++) rows.push(`c${i},u${i}@example.com`);
+    rows.push(`cX,${PII[0]},${PII[3]}`);
+    const path = write('customers.csv', `${rows.join('\n')}\n`);
+    const err = await failure(load());
+    expect(err.message).toContain(`${path}: cannot be read as csv: no consistent CSV dialect`);
+    for (const value of PII) expect(err.message).not.toContain(value);
+  });
+});
