@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../config/config.ts';
 import { ScheduleError, scheduledJobs } from '../pipelines/ops/schedule.ts';
 import { runPipeline } from '../pipelines/run.ts';
-import { type Sandbox, sandbox, startCli, withDb, writeStore } from './ops-helpers.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
+import { micros, writeExportTable } from './fakes/ga4-export.ts';
+import { cli, type Sandbox, sandbox, startCli, withDb, writeStore } from './ops-helpers.ts';
 
 let s: Sandbox | undefined;
 afterEach(() => s?.cleanup());
@@ -74,6 +78,77 @@ describe('what a job runs', () => {
       expect(await wh.scalar('SELECT count(*) FROM customers')).toBe(15);
       expect(await wh.scalar('SELECT count(*) FROM audience_members')).toBe(12); // untouched until evaluated
     });
+  });
+});
+
+describe('one name per source: files and ga4 (config, schedule, run --sources)', () => {
+  it('a scheduled GA4 job loads the configured BigQuery export, and the main run leaves GA4 to it', async () => {
+    s = sandbox();
+    await writeStore(s.store, { customers: 3 });
+    const exportFile = join(s.dir, 'events_20261120.json');
+    const mem = await Warehouse.open({ path: ':memory:' });
+    try {
+      await writeExportTable(mem, exportFile, [
+        {
+          micros: micros('2026-11-20T09:01:00Z'),
+          name: 'view_item',
+          userId: 'c1',
+          pseudoId: 'px.1',
+          sessionId: 1,
+          items: [{ id: 'p1' }],
+        },
+      ]);
+    } finally {
+      mem.close();
+    }
+    const config = parseConfig(
+      {
+        database: s.db,
+        sources: { files: { dir: s.store }, ga4: { export: { paths: exportFile } } },
+        destinations: { csv: { dir: s.audiences } },
+        segments: { dir: s.segments },
+        schedule: { sources: { ga4: '0 * * * *' } },
+      },
+      'test',
+    );
+    const jobs = scheduledJobs(config);
+    expect(jobs.map((j) => [j.name, j.sources])).toEqual([
+      ['main', ['files']],
+      ['source:ga4', ['ga4']],
+    ]);
+    const ga4Job = jobs[1]!;
+    const summary = await runPipeline({
+      config,
+      sources: ga4Job.sources,
+      evaluate: ga4Job.evaluate,
+      asOf: new Date('2026-11-21T00:00:00Z'),
+    });
+    expect(summary.error).toBeUndefined();
+    expect(summary.steps.map((x) => x.step)).toEqual(['load:ga4_export']);
+    await withDb(s.db, async (wh) => {
+      expect(await wh.scalar("SELECT count(*) FROM events WHERE source = 'ga4_export'")).toBe(1);
+    });
+  });
+
+  it('refuses half a destination setting from the environment before loading anything (exit 2)', async () => {
+    s = sandbox();
+    await writeStore(s.store, { customers: 3 });
+    const env = { META_ACCESS_TOKEN: 'test-token-not-real', META_AD_ACCOUNT_ID: '' };
+    const run = await cli(['--config', s.config, 'run'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/configuration: .*META_ACCESS_TOKEN is set but META_AD_ACCOUNT_ID is not/);
+    expect(run.stderr).not.toContain('test-token-not-real');
+    expect(run.stderr).not.toMatch(/load:files/);
+    expect(existsSync(s.db)).toBe(false); // refused before the database was even opened
+    const schedule = await cli(['--config', s.config, 'schedule'], env);
+    expect(schedule.code).toBe(2);
+    expect(schedule.stderr).toMatch(/configuration: .*META_AD_ACCOUNT_ID/);
+
+    const unknown = await cli(['--config', s.config, 'run', '--sources', 'ga4_export']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      "--sources: no source named 'ga4_export' is configured (configured: files)",
+    );
   });
 });
 

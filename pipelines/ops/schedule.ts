@@ -1,5 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { RetargetConfig } from '../../config/config.ts';
+import { ga4SourcesFromConfig } from '../../connectors/sources/ga4/config.ts';
 import { redact } from '../../shared/redact.ts';
 import { configuredDestinations, type Reporter, type RunSummary, runPipeline } from '../run.ts';
 import { newRunId } from '../run-records.ts';
@@ -30,11 +31,17 @@ export class ScheduleError extends Error {
   }
 }
 
-/** Names of the sources the configuration enables. */
+/**
+ * Names of the sources the configuration and environment enable: the keys of `sources` in retarget.config.ts,
+ * the names `schedule.sources` and `run --sources` take. `ga4` is GA4 as a whole: the Data API and the BigQuery
+ * export files, from the config file or the environment (GA4_PROPERTY_ID, GA4_EXPORT_PATHS).
+ */
 export function configuredSourceNames(config: RetargetConfig): string[] {
-  return Object.entries(config.sources)
-    .filter(([, value]) => value !== false && value !== undefined)
-    .map(([name]) => name);
+  const ga4 = ga4SourcesFromConfig(config.sources.ga4);
+  return [
+    ...(config.sources.files === false ? [] : ['files']),
+    ...(ga4.dataApi || ga4.export ? ['ga4'] : []),
+  ];
 }
 
 /**
@@ -43,8 +50,15 @@ export function configuredSourceNames(config: RetargetConfig): string[] {
  */
 export function scheduledJobs(config: RetargetConfig): ScheduledJob[] {
   const s = config.schedule;
-  const sources = configuredSourceNames(config);
-  const destinations = configuredDestinations(config).map((d) => d.name);
+  let sources: string[];
+  let destinations: string[];
+  try {
+    sources = configuredSourceNames(config);
+    destinations = configuredDestinations(config).map((d) => d.name);
+  } catch (err) {
+    // Half a destination or source setting in the environment: refuse to start, before any job loads anything.
+    throw new ScheduleError(`configuration: ${(err as Error).message}`);
+  }
   for (const name of Object.keys(s.sources)) {
     if (!sources.includes(name))
       throw new ScheduleError(
