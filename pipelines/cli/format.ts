@@ -75,6 +75,7 @@ export function formatRunSummary(s: RunSummary): string {
       ),
     );
   }
+  if (s.warnings?.length) out.push('', 'Warnings', ...s.warnings.map((w) => `! ${w}`));
   if (s.error) out.push('', `Error in ${s.error.step}: ${s.error.message}`);
   return out.join('\n');
 }

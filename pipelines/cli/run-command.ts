@@ -5,7 +5,7 @@ import type { Destination } from '../../plans/types.ts';
 import { DEMO_AS_OF, ensureDemo } from '../demo/generate.ts';
 import { stopOnSignals } from '../ops/commands.ts';
 import { configuredSourceNames } from '../ops/schedule.ts';
-import { configuredDestinations, runPipeline } from '../run.ts';
+import { configuredDestinations, RunRefused, runPipeline } from '../run.ts';
 import { EXIT, UserError } from './errors.ts';
 import { formatRunSummary } from './format.ts';
 import { terminalReporter } from './reporter.ts';
@@ -61,7 +61,12 @@ export async function runCommand(flags: RunFlags, trigger: string, config: Retar
     destinations,
     signal: stop.signal,
     reporter: terminalReporter(process.stderr, flags.json),
-  }).finally(() => stop.dispose());
+  })
+    .catch((err: unknown) => {
+      // A backfill (--as-of before the latest stored run) is refused before anything is loaded: bad usage.
+      throw err instanceof RunRefused ? new UserError(err.message, EXIT.usage) : err;
+    })
+    .finally(() => stop.dispose());
   process.stdout.write(
     flags.json ? `${JSON.stringify(summary, jsonReplacer, 2)}\n` : `\n${formatRunSummary(summary)}\n`,
   );

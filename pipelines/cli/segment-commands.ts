@@ -6,6 +6,7 @@ import {
   explainMembers,
   explainSegment,
   type LoadedSegment,
+  loadSegmentFiles,
   loadSegments,
   splitKeyProblem,
   unseenNameWarnings,
@@ -33,15 +34,26 @@ export async function segmentsCommand(
   flags: { db?: string; json?: boolean },
 ): Promise<void> {
   const segments = await loadSegments(resolve(config.segments.dir));
-  const sizes = new Map<string, { audiences: number; members: number }>();
+  const sizes = new Map<string, { audiences: number; members: number; dryRun: string | null }>();
   // While a run writes the database nobody else may open it: still list the definitions, without sizes.
   const wh = await openIfReadable(config, flags.db, 'sizes unavailable');
   if (wh) {
     try {
-      for (const r of await wh.all<{ segment: string; audiences: bigint; members: bigint }>(
-        'SELECT segment, count(DISTINCT audience) AS audiences, count(*) AS members FROM audience_members GROUP BY segment',
+      // Sizes from a dry run (audience_dry_runs) are what it evaluated, not what the destinations hold.
+      for (const r of await wh.all<{
+        segment: string;
+        audiences: bigint;
+        members: bigint;
+        dry_run: string | null;
+      }>(
+        `SELECT segment, count(DISTINCT audience) AS audiences, count(*) AS members, max(d.run_id) AS dry_run
+         FROM audience_members LEFT JOIN audience_dry_runs d USING (audience) GROUP BY segment`,
       )) {
-        sizes.set(r.segment, { audiences: Number(r.audiences), members: Number(r.members) });
+        sizes.set(r.segment, {
+          audiences: Number(r.audiences),
+          members: Number(r.members),
+          dryRun: r.dry_run,
+        });
       }
     } finally {
       wh.close();
@@ -54,12 +66,13 @@ export async function segmentsCommand(
     audiences: sizes.get(s.definition.name)?.audiences ?? 0,
     members: sizes.get(s.definition.name)?.members ?? 0,
     disabled: config.segments.disabled.includes(s.definition.name),
+    dryRun: sizes.get(s.definition.name)?.dryRun ?? null,
   }));
   if (flags.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else {
     for (const r of rows) {
       process.stdout.write(
-        `${r.segment.padEnd(24)} ${String(r.members).padStart(7)} members in ${r.audiences} audience(s)${r.disabled ? ' [disabled]' : ''}\n    ${r.description}\n`,
+        `${r.segment.padEnd(24)} ${String(r.members).padStart(7)} members in ${r.audiences} audience(s)${r.disabled ? ' [disabled]' : ''}${r.dryRun ? ` [dry run ${r.dryRun}: not synced]` : ''}\n    ${r.description}\n`,
       );
     }
   }
@@ -137,17 +150,26 @@ export async function explainCommand(
  * (an event or category typo) are warned about, read-only.
  */
 export async function validateCommand(config: RetargetConfig, flags: { db?: string }): Promise<void> {
-  const segments = await loadSegments(resolve(config.segments.dir));
+  // Every bad file is reported, not just the first.
+  const files = await loadSegmentFiles(resolve(config.segments.dir));
+  const problems = files.failures.map((f) => f.error.message);
+  const segments: LoadedSegment[] = [];
   const mem = await Warehouse.open({ path: ':memory:' });
   try {
-    for (const s of segments) {
-      const { sql, parameters } = compileSegment(s.definition, { asOf: new Date() });
-      await mem.all(`EXPLAIN ${sql}`, parameters); // DuckDB binds it: names, types, functions
-      process.stdout.write(`✓ ${s.definition.name} (${s.file})\n`);
+    for (const s of files.segments) {
+      try {
+        const { sql, parameters } = compileSegment(s.definition, { asOf: new Date() });
+        await mem.all(`EXPLAIN ${sql}`, parameters); // DuckDB binds it: names, types, functions
+        segments.push(s);
+        process.stdout.write(`✓ ${s.definition.name} (${s.file})\n`);
+      } catch (err) {
+        problems.push(`${s.file}: does not compile: ${(err as Error).message}`);
+      }
     }
   } finally {
     mem.close();
   }
+  for (const p of problems) process.stderr.write(`✗ ${p}\n`);
   const warnings: string[] = [];
   const wh = await openIfReadable(config, flags.db, 'names not checked against the data');
   if (wh) {
@@ -161,4 +183,6 @@ export async function validateCommand(config: RetargetConfig, flags: { db?: stri
   process.stdout.write(
     `${segments.length} segment(s) valid${warnings.length ? `, ${warnings.length} warning(s): a name the data has never seen matches nobody` : ''}\n`,
   );
+  if (problems.length > 0)
+    throw new UserError(`${problems.length} segment file(s) invalid (each listed above)`, EXIT.failed);
 }

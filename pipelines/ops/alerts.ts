@@ -15,6 +15,8 @@ import type { AlertsConfig } from './config-schema.ts';
 export type AlertReason =
   | { kind: 'failure'; step: string; message: string }
   | { kind: 'held'; destination: string; audience: string; message: string }
+  /** An audience that had members at the last real run and has none now (a typo or a stopped feed?). */
+  | { kind: 'emptied'; audience: string; previousMembers: number }
   | {
       kind: 'rejected_rows';
       table: string;
@@ -63,6 +65,9 @@ export async function alertReasons(
       }
     }
   }
+  for (const a of summary.emptied ?? []) {
+    reasons.push({ kind: 'emptied', audience: a.audience, previousMembers: a.previousMembers });
+  }
   const rule = config.rejectedRows;
   if (rule !== false) {
     for (const t of summary.loads.filter((l) => l.rowsRejected >= rule.minRows)) {
@@ -104,6 +109,8 @@ export function buildPayload(summary: RunSummary, reasons: AlertReason[], trigge
         return `failed in ${r.step}: ${r.message}`;
       case 'held':
         return `${r.destination} held ${r.audience} (${r.message})`;
+      case 'emptied':
+        return `${r.audience} is empty (had ${r.previousMembers} members)`;
       default:
         return `${r.rowsRejected} of ${r.rowsRead} ${r.table} rows rejected (${(r.share * 100).toFixed(1)}%, recent average ${r.baseline.toFixed(0)})`;
     }

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import type { RetargetConfig } from '../../config/config.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import { camelKeys } from '../cli/format.ts';
-import type { RunSummary } from '../run.ts';
 import { describeHolder, readLockHolder } from './lock.ts';
 import { formatRunDetail, formatRunList, listRuns, showRun } from './runs.ts';
 
@@ -129,54 +128,7 @@ export function registerOpsCommands(program: Command, cli: CliContext): void {
     .option('--db <file>', 'DuckDB file')
     .option('--sync', 'sync every destination now (re-evaluating audiences as of the last run)')
     .option('--json', 'print as JSON')
-    .action(async (subject: string, flags: { db?: string; sync?: boolean; json?: boolean }) => {
-      const cfg = await cli.config();
-      const [{ openWriter }, { forgetCustomer }, { runPipeline }] = await Promise.all([
-        import('./writer.ts'),
-        import('./forget.ts'),
-        import('../run.ts'),
-      ]);
-      const database = flags.db ?? cfg.database;
-      const writer = await openWriter({ path: database, memoryLimit: cfg.memoryLimit }, 'retarget forget');
-      let result: Awaited<ReturnType<typeof forgetCustomer>>;
-      let asOf: Date | undefined;
-      try {
-        result = await forgetCustomer(writer.wh, subject);
-        asOf = (
-          await writer.wh.one<{ as_of: Date }>(
-            "SELECT as_of FROM pipeline_runs WHERE status = 'succeeded' ORDER BY started_at DESC LIMIT 1",
-          )
-        )?.as_of;
-        await writer.wh.run('CHECKPOINT');
-      } finally {
-        writer.close();
-      }
-      let summary: RunSummary | undefined;
-      if (flags.sync) {
-        summary = await runPipeline({ config: cfg, db: database, sources: [], asOf, trigger: 'forget' });
-      }
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ ...result, sync: summary }, null, 2)}\n`);
-      } else {
-        const removed = Object.entries(result.deleted)
-          .map(([t, n]) => `${n} ${t}`)
-          .join(', ');
-        process.stdout.write(
-          `Forget request ${result.requestId} (${result.subjectKind} sha256 ${result.subjectHash.slice(0, 12)}…): ` +
-            `${result.customers} customer(s) matched; removed ${removed || 'nothing (not stored yet)'}.\n` +
-            'Recorded as a hash only: later loads of old files drop this person again.\n',
-        );
-        if (summary) {
-          const removes = summary.destinations.flatMap((d) => d.audiences).reduce((n, a) => n + a.removes, 0);
-          process.stdout.write(
-            `Synced now (run ${summary.runId}, ${summary.status}): ${removes} removal(s) sent to destinations.\n`,
-          );
-        } else {
-          process.stdout.write(
-            'Destinations drop them on the next run (or run `retarget forget … --sync` to do it now).\n',
-          );
-        }
-      }
-      if (summary && summary.status !== 'succeeded') cli.setExitCode(1);
-    });
+    .action(async (subject: string, flags: { db?: string; sync?: boolean; json?: boolean }) =>
+      (await import('./forget-command.ts')).forgetCommand(cli, subject, flags),
+    );
 }
