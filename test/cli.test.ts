@@ -168,7 +168,7 @@ describe('retarget CLI, end to end on a generated store', () => {
 
     const asOf = await retarget(['run', '--as-of', 'yesterday-ish']);
     expect(asOf.code).toBe(2);
-    expect(asOf.stderr).toContain('not an ISO timestamp');
+    expect(asOf.stderr).toContain('not an ISO 8601 date or date-time');
 
     const unknown = await retarget(['preview', 'no_such_segment', '--db', join(work, 'first.duckdb')]);
     expect(unknown.code).toBe(2);
