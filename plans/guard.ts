@@ -6,7 +6,10 @@ import { buildPlan, type Plan } from './plan.ts';
  * leaving: a removal that privacy requires (consent withdrawn, customer erased or gone) is never held.
  */
 
-/** SQL true when a planned remove of `customerId` is a privacy removal: no current consent for that customer. */
+/**
+ * SQL true when a remove of `customerId` is a privacy removal: no current consent for that customer (withdrawn,
+ * erased, gone). Pass a qualified column: inside the subquery a bare `customer_id` would mean the customers one.
+ */
 export const privacyRemovalSql = (customerId: string) =>
   `NOT EXISTS (SELECT 1 FROM customers pc WHERE pc.customer_id = ${customerId} AND pc.ads_consent)`;
 
@@ -46,8 +49,8 @@ export async function countPrivacyRemoves(
   audience: string,
 ): Promise<number> {
   return wh.scalar(
-    `SELECT count(*) FROM destination_members
-     WHERE destination = $1 AND audience = $2 AND ${privacyRemovalSql('customer_id')}`,
+    `SELECT count(*) FROM destination_members dm
+     WHERE dm.destination = $1 AND dm.audience = $2 AND ${privacyRemovalSql('dm.customer_id')}`,
     [destination, audience],
   );
 }
@@ -60,8 +63,8 @@ export async function privacyOnlyPlan(wh: Warehouse, plan: Plan): Promise<Plan> 
   return buildPlan(wh, {
     destination: plan.destination,
     audience: plan.audience,
-    desiredSql: `SELECT customer_id, fingerprint, payload FROM destination_members
-                 WHERE destination = $1 AND audience = $2 AND NOT (${privacyRemovalSql('customer_id')})`,
+    desiredSql: `SELECT dm.customer_id, dm.fingerprint, dm.payload FROM destination_members dm
+                 WHERE dm.destination = $1 AND dm.audience = $2 AND NOT (${privacyRemovalSql('dm.customer_id')})`,
     desiredParams: [plan.destination, plan.audience],
   });
 }
