@@ -328,7 +328,7 @@ describe('the Graph fake behaves as Meta documents (driven through the SDK)', ()
         retry: { ...fastRetry, retries: 0 },
       }),
     );
-    const id = await g.createAudience('retarget: x', 'test');
+    const { id } = await g.ensureAudience('retarget: x', 'test');
     return { f, g, id };
   }
 
@@ -345,47 +345,47 @@ describe('the Graph fake behaves as Meta documents (driven through the SDK)', ()
     const { f, g, id } = await graph();
     try {
       expect(
-        (await error(g.upload('add', id, [['c1', 'NOT-A-HASH', '', '', '', '', '', '', '']], session(1, 1))))
+        (await error(g.upload('add', id, [['c1', 'NOT-A-HASH', '', '', '', '', '', '', '']], session(1, 1), 0)))
           .info,
       ).toMatchObject({ code: 100 });
       expect(
         (
           await error(
-            g.upload('add', id, [['c1', 'A'.repeat(64), '', '', '', '', '', '', '']], session(1, 1)),
+            g.upload('add', id, [['c1', 'A'.repeat(64), '', '', '', '', '', '', '']], session(1, 1), 0),
           )
         ).info.code,
       ).toBe(100);
       const many = Array.from({ length: 10_001 }, (_, i) => row(`c${i}`));
-      expect((await error(g.upload('add', id, many, session(2, 1)))).message).toMatch(/at most 10000/);
-      expect((await error(g.upload('add', id, [row('c1')], session(3, 2)))).message).toMatch(
+      expect((await error(g.upload('add', id, many, session(2, 1), 0))).message).toMatch(/at most 10000/);
+      expect((await error(g.upload('add', id, [row('c1')], session(3, 2), 0))).message).toMatch(
         /start with batch_seq 1/,
       );
-      await g.upload('add', id, [row('c1')], session(4, 1));
-      expect((await error(g.upload('add', id, [row('c2')], session(4, 3)))).message).toMatch(/out of order/);
-      await g.upload('add', id, [row('c2')], session(4, 2, true));
-      expect((await error(g.upload('add', id, [row('c3')], session(4, 3)))).message).toMatch(
+      await g.upload('add', id, [row('c1')], session(4, 1), 0);
+      expect((await error(g.upload('add', id, [row('c2')], session(4, 3), 0))).message).toMatch(/out of order/);
+      await g.upload('add', id, [row('c2')], session(4, 2, true), 1);
+      expect((await error(g.upload('add', id, [row('c3')], session(4, 3), 0))).message).toMatch(
         /already finished/,
       );
 
-      expect((await error(g.upload('replace', id, [row('c9')], session(5, 2)))).info).toMatchObject({
+      expect((await error(g.upload('replace', id, [row('c9')], session(5, 2), 0))).info).toMatchObject({
         code: 2650,
         subcode: 1870147,
       });
-      await g.upload('replace', id, [row('c9')], session(6, 1));
-      const busy = await error(g.upload('add', id, [row('c3')], session(7, 1)));
+      await g.upload('replace', id, [row('c9')], session(6, 1), 0);
+      const busy = await error(g.upload('add', id, [row('c3')], session(7, 1), 0));
       expect(busy.info).toMatchObject({ code: 2650, subcode: 1870145 });
       expect(busy.transient).toBe(false);
-      expect((await error(g.upload('replace', id, [row('c8')], session(8, 1)))).info.subcode).toBe(1870145);
-      await g.upload('replace', id, [row('c10')], session(6, 2, true));
+      expect((await error(g.upload('replace', id, [row('c8')], session(8, 1), 0))).info.subcode).toBe(1870145);
+      await g.upload('replace', id, [row('c10')], session(6, 2, true), 1);
       expect(f.memberKeys(id)).toEqual(['c10', 'c9']);
-      expect((await error(g.upload('replace', id, [row('c11')], session(6, 3)))).info.subcode).toBe(1870159);
+      expect((await error(g.upload('replace', id, [row('c11')], session(6, 3), 0))).info.subcode).toBe(1870159);
       // Meta closes a session 90 minutes after its first batch.
-      await g.upload('replace', id, [row('c12')], session(10, 1));
+      await g.upload('replace', id, [row('c12')], session(10, 1), 0);
       const start = Date.now();
       f.now = () => start + 91 * 60_000;
-      expect((await error(g.upload('replace', id, [row('c13')], session(10, 2)))).info.subcode).toBe(1870158);
+      expect((await error(g.upload('replace', id, [row('c13')], session(10, 2), 0))).info.subcode).toBe(1870158);
       f.now = () => Date.now();
-      const missing = await error(g.upload('add', '999', [row('c1')], session(9, 1)));
+      const missing = await error(g.upload('add', '999', [row('c1')], session(9, 1), 0));
       expect(missing.audienceMissing).toBe(true);
     } finally {
       await f.stop();

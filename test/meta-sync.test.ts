@@ -48,8 +48,8 @@ describe('Meta destination: syncing audiences', () => {
 
     const id = await externalId(t.wh, 'cart_abandoners');
     const audience = t.fake.audience(id)!;
+    expect(audience.name).toMatch(/^retarget: cart_abandoners \[[0-9a-f]{10}\]$/); // keyed by database and audience
     expect(audience).toMatchObject({
-      name: 'retarget: cart_abandoners',
       subtype: 'CUSTOM',
       customerFileSource: 'USER_PROVIDED_ONLY',
     });

@@ -25,12 +25,12 @@ describe('redact: one function for logs, run records and alerts', () => {
     expect(
       redact(
         'Jane <JANE.Doe@Example.org> +1 (555) 123-4567 at 2026-11-22 03:00:00: 1234 rows; ' +
-          'GET /v19.0/act_1/customaudiences?access_token=EAABother&x=1 Authorization: Bearer abc.def',
+          'GET /v19.0/act_1/customaudiences?access_token=EAABother&x=1 Authorization: Bearer abc.def.ghi; Invalid OAuth access token',
         { env },
       ),
     ).toBe(
       'Jane <<email>> <number> at 2026-11-22 03:00:00: 1234 rows; ' +
-        'GET /v19.0/act_1/customaudiences?access_token=<redacted>&x=1 Authorization: Bearer <redacted>',
+        'GET /v19.0/act_1/customaudiences?access_token=<redacted>&x=1 Authorization: Bearer <redacted>; Invalid OAuth access token',
     );
     const readable =
       'run r20261122T031500Z-7f3a: /srv/data/orders_2026-11.csv: 45,284 of 45284 rows; audience 23850000000000017 ' +

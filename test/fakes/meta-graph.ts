@@ -31,6 +31,7 @@ const HASH = /^[0-9a-f]{64}$/;
 export const SESSION_TIMEOUT_MS = 90 * 60_000;
 
 export type UploadKind = 'add' | 'remove' | 'replace';
+export type FaultTarget = UploadKind | 'create' | 'list';
 
 export interface FakeAudience {
   id: string;
@@ -75,11 +76,16 @@ export interface UploadLog {
 }
 
 export interface Fault {
-  kind: 'throttle' | 'server' | 'reset' | 'html' | 'error';
+  /**
+   * 'html': an HTML page (HTTP `status`, 502 by default; 200 for a proxy that answers "OK" with a page).
+   * 'ack': HTTP 200 with a Graph-looking body that is not the batch's acknowledgement: `ack` is merged into the
+   * real answer (with afterApply) or into an answer that counts nothing.
+   */
+  kind: 'throttle' | 'server' | 'reset' | 'html' | 'error' | 'ack';
   /** How many matching requests it hits (default 1). */
   times?: number;
-  /** Only requests of this kind ('create' for audience creation). */
-  on?: UploadKind | 'create';
+  /** Only requests of this kind ('create' for audience creation, 'list' for reading the audience list). */
+  on?: FaultTarget;
   audienceId?: string;
   /** For 'throttle': minutes in estimated_time_to_regain_access (default 0). */
   regainMinutes?: number;
@@ -88,8 +94,12 @@ export interface Fault {
   subcode?: number;
   message?: string;
   status?: number;
-  /** For 'reset' / 'server' / 'html': apply the request before failing (the answer is lost, not the work). */
+  /** For 'reset' / 'server' / 'html' / 'ack': apply the request before failing (the answer is lost, not the work). */
   afterApply?: boolean;
+  /** For 'ack': fields that replace those of the answer, e.g. {num_received: 0}. */
+  ack?: Record<string, unknown>;
+  /** For 'error': quote the request URL (with its access_token) in the message, as some Graph errors do. */
+  echoUrl?: boolean;
 }
 
 export interface FakeMetaGraphOptions {
@@ -99,6 +109,8 @@ export interface FakeMetaGraphOptions {
   maxUrlBytes?: number;
   /** Rows Meta would count as invalid entries, with the reason given in invalid_entry_samples. */
   invalid?: (row: string[], schema: string[]) => string | undefined;
+  /** Largest page of the audience list (Graph's own cap); a smaller one exercises paging. */
+  pageSize?: number;
   /** Awaited before each upload is processed, e.g. to stop a child process mid-sync. */
   beforeUpload?: (info: { kind: UploadKind; audienceId: string; batchSeq: number }) => Promise<void> | void;
 }
@@ -142,9 +154,11 @@ export class FakeMetaGraph {
   readonly addCounts = new Map<string, number>();
   readonly requestUrls: string[] = [];
   /** Injected faults actually served, in order. */
-  readonly faultsServed: Array<{ kind: Fault['kind']; on: UploadKind | 'create' }> = [];
+  readonly faultsServed: Array<{ kind: Fault['kind']; on: FaultTarget }> = [];
   /** Retried batches acknowledged again without being applied twice. */
   replays = 0;
+  /** Pages of the audience list served. */
+  listRequests = 0;
   private readonly sessions = new Map<string, FakeSession>();
   private readonly faults: Array<Fault & { left: number }> = [];
   private server?: Server;
@@ -197,7 +211,7 @@ export class FakeMetaGraph {
     return [...(this.audiences.get(id)?.members.keys() ?? [])].sort();
   }
 
-  private takeFault(on: UploadKind | 'create', audienceId?: string): Fault | undefined {
+  private takeFault(on: FaultTarget, audienceId?: string): Fault | undefined {
     const f = this.faults.find(
       (x) => x.left > 0 && (!x.on || x.on === on) && (!x.audienceId || x.audienceId === audienceId),
     );
@@ -235,15 +249,25 @@ export class FakeMetaGraph {
       const method = req.method ?? 'GET';
       let result: unknown;
       if (node?.startsWith('act_') && edge === 'customaudiences' && method === 'POST') {
-        result = await this.withFaults('create', undefined, res, () => this.create(node.slice(4), params));
+        result = await this.withFaults('create', undefined, res, () => this.create(node.slice(4), params), {
+          rawUrl,
+        });
+      } else if (node?.startsWith('act_') && edge === 'customaudiences' && method === 'GET') {
+        result = await this.withFaults('list', undefined, res, () => this.list(node.slice(4), url), {
+          rawUrl,
+        });
       } else if (node && (edge === 'users' || edge === 'usersreplace')) {
         const kind: UploadKind = edge === 'usersreplace' ? 'replace' : method === 'DELETE' ? 'remove' : 'add';
         if (edge === 'usersreplace' && method !== 'POST') throw invalidParam('Unsupported method');
         if (edge === 'users' && method !== 'POST' && method !== 'DELETE')
           throw invalidParam('Unsupported method');
         await this.options.beforeUpload?.({ kind, audienceId: node, batchSeq: sessionSeq(params) });
-        result = await this.withFaults(kind, node, res, () =>
-          this.upload(kind, node, params, rawUrl.length, method),
+        result = await this.withFaults(
+          kind,
+          node,
+          res,
+          () => this.upload(kind, node, params, rawUrl.length, method),
+          { rawUrl, unapplied: () => unappliedAnswer(node, params) },
         );
       } else if (node && !edge && method === 'GET') {
         const a = this.audiences.get(node);
@@ -264,16 +288,19 @@ export class FakeMetaGraph {
 
   /** Applies injected faults around a handler: before it (request lost) or after it (answer lost). */
   private async withFaults(
-    on: UploadKind | 'create',
+    on: FaultTarget,
     audienceId: string | undefined,
     res: ServerResponse,
     apply: () => unknown,
+    request: { rawUrl: string; unapplied?: () => Record<string, unknown> },
   ): Promise<unknown> {
     const fault = this.takeFault(on, audienceId);
     if (!fault) return apply();
     this.faultsServed.push({ kind: fault.kind, on });
-    if (fault.afterApply) apply();
+    const answer = fault.afterApply ? apply() : undefined;
     switch (fault.kind) {
+      case 'ack':
+        return { ...((answer as object | undefined) ?? request.unapplied?.() ?? {}), ...fault.ack };
       case 'reset':
         res.socket?.destroy();
         return RESET;
@@ -310,14 +337,50 @@ export class FakeMetaGraph {
           { 'x-business-use-case-usage': JSON.stringify(usage) },
         );
       }
-      default:
+      default: {
+        const message = fault.message ?? 'Invalid parameter';
         throw new HttpFailure(
           fault.status ?? 400,
-          graphError(fault.code ?? 100, fault.message ?? 'Invalid parameter', {
+          graphError(fault.code ?? 100, fault.echoUrl ? `${message}: ${request.rawUrl}` : message, {
             ...(fault.subcode ? { error_subcode: fault.subcode } : {}),
           }),
         );
+      }
     }
+  }
+
+  /**
+   * GET act_X/customaudiences?fields=id,name&limit=N[&after=cursor]: the account's audiences in creation order,
+   * paged as Graph pages (cursors, and a `next` URL carrying the access token).
+   */
+  private list(accountId: string, url: URL) {
+    if (accountId !== this.accountId) {
+      throw new HttpFailure(
+        400,
+        graphError(100, `(#100) Ad account ${accountId} does not exist`, { error_subcode: 33 }),
+      );
+    }
+    const fields = (url.searchParams.get('fields') ?? 'id').split(',');
+    const limit = Math.min(Number(url.searchParams.get('limit') ?? 25) || 25, this.options.pageSize ?? 500);
+    const after = url.searchParams.get('after');
+    const all = [...this.audiences.values()].filter((a) => a.accountId === accountId && !a.deleted);
+    const start = after ? all.findIndex((a) => a.id === Buffer.from(after, 'base64url').toString()) + 1 : 0;
+    const page = all.slice(start, start + limit);
+    this.listRequests++;
+    const data = page.map((a) =>
+      Object.fromEntries(fields.map((f) => [f, f === 'id' ? a.id : a[f as 'name']])),
+    );
+    const cursor = (a: FakeAudience | undefined) => Buffer.from(a?.id ?? '').toString('base64url');
+    const paging: Record<string, unknown> = {
+      cursors: { before: cursor(page[0]), after: cursor(page.at(-1)) },
+    };
+    if (start + limit < all.length) {
+      const next = new URL(url.toString().replace('http://127.0.0.1', this.url));
+      next.searchParams.set('access_token', this.token);
+      next.searchParams.set('after', cursor(page.at(-1)));
+      paging.next = next.toString();
+    }
+    return { data, paging };
   }
 
   private create(accountId: string, params: Record<string, unknown>) {
@@ -503,6 +566,18 @@ export class FakeMetaGraph {
 }
 
 const RESET = Symbol('reset');
+
+/** A Graph-shaped answer to an upload that was not applied: it counts nothing. */
+function unappliedAnswer(audienceId: string, params: Record<string, unknown>): Record<string, unknown> {
+  const session = parseJson(params.session, 'session') as { session_id?: unknown };
+  return {
+    audience_id: audienceId,
+    session_id: String(session.session_id ?? ''),
+    num_received: 0,
+    num_invalid_entries: 0,
+    invalid_entry_samples: {},
+  };
+}
 
 function missing(id: string) {
   return new HttpFailure(

@@ -1,11 +1,4 @@
-import {
-  buildPlan,
-  confirmPlanRows,
-  dropPlan,
-  forgetConfirmed,
-  type Plan,
-  readPlanRows,
-} from '../../../plans/plan.ts';
+import { buildPlan, dropPlan, type Plan, readPlanRows } from '../../../plans/plan.ts';
 import type {
   AudienceSyncReport,
   Destination,
@@ -14,6 +7,7 @@ import type {
 } from '../../../plans/types.ts';
 import { sqlIdent } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
+import { adoptOrCreateAudience } from './audience.ts';
 import { fixedDeleteUrlBytes, requestChunks } from './batches.ts';
 import {
   META_DESTINATION,
@@ -22,24 +16,21 @@ import {
   metaConfigFromEnv,
   resolveMetaConfig,
 } from './config.ts';
-import { MetaApiError, scrub } from './errors.ts';
-import { MetaGraph, newSessionId, type UploadKind } from './graph.ts';
+import { MetaApiError, redactToken } from './errors.ts';
+import { MetaGraph } from './graph.ts';
 import { audienceSourceSql, createMetaRows, META_SCHEMA } from './normalize.ts';
 import {
   abandonReplace,
   acquireLock,
-  addSyncCounts,
   finishSyncRow,
   getAudienceState,
-  heartbeat,
   markSynced,
   pendingReplace,
-  recordBatch,
   releaseLock,
-  saveAudienceId,
   setAudienceStatus,
   startSyncRow,
 } from './state.ts';
+import { parsePayload, Uploader } from './upload.ts';
 
 /** Meta closes a session 90 minutes after its first batch; resume only well within that. */
 const RESUME_WINDOW_MS = 80 * 60_000;
@@ -50,15 +41,6 @@ let desiredCounter = 0;
 export interface MetaDestinationOptions {
   /** Description of the Custom Audience created for an audience (default names the segment). */
   describe?: (audience: string, segment: string | undefined) => string;
-}
-
-/** Per-audience outcome of the upload loop. */
-interface Sent {
-  adds: number;
-  removes: number;
-  invalid: number;
-  requests: number;
-  invalidSamples: unknown[];
 }
 
 /**
@@ -74,7 +56,7 @@ export function createMetaDestination(
   return {
     name,
     async sync(ctx: SyncContext): Promise<DestinationReport> {
-      const log = (m: string) => ctx.log(scrub(m, config.accessToken));
+      const log = (m: string) => ctx.log(redactToken(m, config.accessToken));
       const graph = new MetaGraph(config, log);
       const audiences = ctx.audiences ?? (await knownAudiences(ctx.wh));
       const reports: AudienceSyncReport[] = [];
@@ -83,7 +65,7 @@ export function createMetaDestination(
           reports.push(await syncAudience(ctx, config, graph, options, audience, log));
         } catch (err) {
           // Anything unexpected still fails only this audience.
-          const message = scrub((err as Error).message ?? String(err), config.accessToken);
+          const message = redactToken((err as Error).message ?? String(err), config.accessToken);
           log(`meta: ${audience}: failed: ${message}`);
           if (!ctx.dryRun)
             await finishSyncRow(ctx.wh, ctx.runId, name, audience, 'failed', message).catch(() => {});
@@ -202,22 +184,13 @@ async function syncAudience(
       await startSyncRow(wh, ctx.runId, dest, audience);
       let externalId = state?.external_id ?? undefined;
       if (!externalId) {
-        const segment = await wh.one<{ segment: string }>(
-          'SELECT segment FROM audience_members WHERE audience = $1 LIMIT 1',
-          [audience],
-        );
-        const description =
-          options.describe?.(audience, segment?.segment) ??
-          `Retargeting audience "${audience}"${segment ? ` (segment ${segment.segment})` : ''}, kept in sync by retarget.`;
-        externalId = await graph.createAudience(`${config.namePrefix}${audience}`, description);
+        externalId = await adoptOrCreateAudience(wh, graph, config, audience, options.describe, log);
         requests++;
-        await saveAudienceId(wh, dest, audience, externalId);
-        log(`meta: ${audience}: created Custom Audience ${externalId}`);
       }
       const up = new Uploader(ctx, config, graph, plan, externalId, log);
       try {
         if (fullRefresh) {
-          await up.send('replace', 'add', newSessionId(), 1, new Date());
+          await up.send('replace', 'add');
         } else if (resumeReplace) {
           log(`meta: ${audience}: resuming replace session ${resumeReplace.sessionId}`);
           if (plan.adds === 0) {
@@ -227,18 +200,17 @@ async function syncAudience(
               {},
             );
           }
-          await up.send(
-            'replace',
-            'add',
-            resumeReplace.sessionId,
-            resumeReplace.lastSeq + 1,
-            resumeReplace.startedAt,
-          );
-          if (plan.removes > 0) await up.send('remove', 'remove', newSessionId(), 1, new Date());
+          await up.send('replace', 'add', {
+            sessionId: resumeReplace.sessionId,
+            firstSeq: resumeReplace.lastSeq + 1,
+            startedAt: resumeReplace.startedAt,
+            received: resumeReplace.received,
+          });
+          if (plan.removes > 0) await up.send('remove', 'remove');
         } else {
           // Removes first: a member whose identifiers changed is removed (old row) then re-added (new row).
-          if (plan.removes > 0) await up.send('remove', 'remove', newSessionId(), 1, new Date());
-          if (plan.adds > 0) await up.send('add', 'add', newSessionId(), 1, new Date());
+          if (plan.removes > 0) await up.send('remove', 'remove');
+          if (plan.adds > 0) await up.send('add', 'add');
         }
         if (pending && !resumeReplace) await abandonReplace(wh, audience, pending.sessionId);
       } catch (err) {
@@ -272,7 +244,7 @@ async function syncAudience(
         message: invalidNote,
       };
     } catch (err) {
-      const message = scrub((err as Error).message ?? String(err), config.accessToken);
+      const message = redactToken((err as Error).message ?? String(err), config.accessToken);
       log(`meta: ${audience}: failed: ${message}`);
       await finishSyncRow(wh, ctx.runId, dest, audience, 'failed', message);
       return { ...base, status: 'failed', requests, message };
@@ -282,104 +254,6 @@ async function syncAudience(
   } finally {
     await dropPlan(wh, plan);
   }
-}
-
-/** Sends one action of a plan as a session, committing each acknowledged batch with its bookkeeping. */
-class Uploader {
-  readonly sent: Sent = { adds: 0, removes: 0, invalid: 0, requests: 0, invalidSamples: [] };
-
-  constructor(
-    private readonly ctx: SyncContext,
-    private readonly config: MetaConfig,
-    private readonly graph: MetaGraph,
-    private readonly plan: Plan,
-    private readonly externalId: string,
-    private readonly log: (m: string) => void,
-  ) {}
-
-  async send(
-    kind: UploadKind,
-    action: 'add' | 'remove',
-    sessionId: number,
-    firstSeq: number,
-    sessionStartedAt: Date,
-  ): Promise<void> {
-    const { wh, runId } = this.ctx;
-    const { plan, config } = this;
-    const total = action === 'add' ? plan.adds : plan.removes;
-    const fixed =
-      kind === 'remove'
-        ? fixedDeleteUrlBytes(config.graphUrl, this.externalId, config.accessToken)
-        : undefined;
-    let seq = firstSeq;
-    const limits = {
-      maxRows: config.batchSize,
-      maxUrlBytes: kind === 'remove' ? config.maxUrlBytes : undefined,
-      fixedUrlBytes: fixed,
-    };
-    const readPage = async (from: number) =>
-      (await readPlanRows(wh, plan, action, from, config.batchSize)).map((r) =>
-        parsePayload(r.payload, r.customer_id),
-      );
-    for await (const chunk of requestChunks(total, readPage, limits)) {
-      const n = chunk.rows.length;
-      const offset = chunk.offset;
-      const last = offset + n >= total;
-      const session = {
-        session_id: sessionId,
-        batch_seq: seq,
-        last_batch_flag: last,
-        estimated_num_total: total,
-      };
-      const res = await this.graph.upload(kind, this.externalId, chunk.rows, session);
-      this.sent.requests++;
-      const invalid = Number(res.num_invalid_entries ?? 0);
-      const batchOffset = offset;
-      await wh.transaction(async () => {
-        // The first replace batch wipes Meta's membership: forget what it held in the same transaction.
-        if (kind === 'replace' && seq === 1) await forgetConfirmed(wh, plan.destination, plan.audience);
-        await confirmPlanRows(wh, plan, action, batchOffset, n);
-        await recordBatch(wh, {
-          runId,
-          audience: plan.audience,
-          externalId: this.externalId,
-          action: kind,
-          sessionId,
-          batchSeq: seq,
-          last,
-          rows: n,
-          numReceived: res.num_received,
-          numInvalid: invalid,
-          invalidSamples: res.invalid_entry_samples,
-          sessionStartedAt,
-        });
-        await addSyncCounts(wh, runId, plan.destination, plan.audience, {
-          adds: action === 'add' ? n : 0,
-          removes: action === 'remove' ? n : 0,
-          invalid,
-        });
-        await heartbeat(wh, plan.destination, plan.audience, runId);
-      });
-      if (action === 'add') this.sent.adds += n;
-      else this.sent.removes += n;
-      this.sent.invalid += invalid;
-      if (invalid > 0 && res.invalid_entry_samples) this.sent.invalidSamples.push(res.invalid_entry_samples);
-      this.log(
-        `meta: ${plan.audience}: ${kind} batch ${seq}: ${n} rows acknowledged (${offset + n}/${total})`,
-      );
-      seq++;
-    }
-  }
-}
-
-function parsePayload(payload: string | null, customerId: string): string[] {
-  const row = payload ? (JSON.parse(payload) as unknown) : undefined;
-  if (!Array.isArray(row) || row.length !== META_SCHEMA.length) {
-    throw new Error(
-      `meta: stored payload of customer ${customerId} does not match the schema ${META_SCHEMA.join(',')}`,
-    );
-  }
-  return row.map(String);
 }
 
 /** Requests a plan needs: ceil(adds / batch) + removal batches split by rows and URL size. */

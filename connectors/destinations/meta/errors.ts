@@ -1,4 +1,6 @@
-/** Meta Graph errors, classified for retry, with secrets scrubbed. Never carries the request URL (it holds the token). */
+import { redact } from '../../../shared/redact.ts';
+
+/** Meta Graph errors, classified for retry, redacted: the token never survives in any encoding, nor does PII. */
 export class MetaApiError extends Error {
   override readonly name = 'MetaApiError';
   constructor(
@@ -45,11 +47,6 @@ interface GraphErrorBody {
   is_transient?: boolean;
   fbtrace_id?: string;
   error_user_msg?: string;
-}
-
-/** Replaces every occurrence of the secret in text. */
-export function scrub(text: string, secret: string): string {
-  return secret ? text.split(secret).join('***') : text;
 }
 
 /** Longest estimated_time_to_regain_access (minutes) in an X-Business-Use-Case-Usage header, in ms. */
@@ -105,7 +102,7 @@ export function toMetaError(err: unknown, token: string): MetaApiError {
     body.fbtrace_id ? `fbtrace_id ${body.fbtrace_id}` : undefined,
   ].filter(Boolean);
   if (parts.length) message += ` [${parts.join(', ')}]`;
-  return new MetaApiError(scrub(message, token), {
+  return new MetaApiError(redactToken(message, token), {
     status,
     code: body.code,
     subcode: body.error_subcode,
@@ -115,4 +112,9 @@ export function toMetaError(err: unknown, token: string): MetaApiError {
     regainAccessMs: regain,
     network,
   });
+}
+
+/** The shared redaction, also hiding the access token handed over in code (it may not be in the environment). */
+export function redactToken(text: string, token: string): string {
+  return redact(text, { secrets: { META_ACCESS_TOKEN: token } });
 }

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { AdAccount, CustomAudience, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
+import { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import pRetry, { AbortError } from 'p-retry';
+import { readAck, type UploadAck } from './ack.ts';
 import type { MetaConfig } from './config.ts';
 import { MetaApiError, toMetaError } from './errors.ts';
 import { META_SCHEMA } from './normalize.ts';
@@ -14,17 +15,19 @@ export interface MetaSession {
   estimated_num_total: number;
 }
 
-export interface UploadResult {
-  audience_id?: string;
-  session_id?: number | string;
-  num_received?: number;
-  num_invalid_entries?: number;
-  invalid_entry_samples?: unknown;
-}
-
 /** A session id: a 64-bit integer we choose, unique within the ad account (kept within JS's safe range). */
 export function newSessionId(): number {
   return randomInt(1, 2 ** 47) * 64 + randomInt(0, 64);
+}
+
+/** Audiences per listing page, and the most pages read (an ad account holds at most 500 customer lists). */
+const AUDIENCES_PER_PAGE = 500;
+const MAX_AUDIENCE_PAGES = 200;
+
+/** The SDK's Cursor as used here: one page of audiences, and the way to the next. */
+interface AudiencePage extends Iterable<unknown> {
+  hasNext(): boolean;
+  next(): Promise<AudiencePage>;
 }
 
 let activeGraphUrl = 'https://graph.facebook.com';
@@ -53,39 +56,102 @@ export class MetaGraph {
     this.sleep = config.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  /** Creates a customer-list Custom Audience and returns its id. */
-  async createAudience(name: string, description: string): Promise<string> {
+  /**
+   * The Custom Audience of that name, found in the ad account (adopted) or created: never created twice. A
+   * create whose answer was lost (connection reset, kill) left an audience behind; every attempt looks the name up
+   * first, so the retry, or the next run, adopts it instead of leaving an empty orphan.
+   */
+  async ensureAudience(name: string, description: string): Promise<{ id: string; adopted: boolean }> {
+    return this.call('find or create audience', async () => {
+      try {
+        this.directory ??= await this.listAudiences();
+        const ids = this.directory.get(name) ?? [];
+        if (ids.length > 1) {
+          throw new MetaApiError(
+            `${ids.length} Custom Audiences are named "${name}" in ad account act_${this.config.adAccountId} ` +
+              `(ids ${ids.join(', ')}); delete all but one in Ads Manager, then run again`,
+            {},
+          );
+        }
+        if (ids[0]) return { id: ids[0], adopted: true };
+        const id = await this.createAudience(name, description);
+        this.directory.set(name, [id]);
+        return { id, adopted: false };
+      } catch (err) {
+        this.directory = undefined; // a create may have happened on Meta's side: look again before retrying
+        throw err;
+      }
+    });
+  }
+
+  /** Audience ids by name, read once per sync: GET act_X/customaudiences?fields=id,name, every page. */
+  private directory: Map<string, string[]> | undefined;
+
+  private async listAudiences(): Promise<Map<string, string[]>> {
     const account = new AdAccount(`act_${this.config.adAccountId}`, {}, undefined, this.api);
-    const created = await this.call('create audience', () =>
-      account.createCustomAudience(['id'], {
-        name,
-        description,
-        subtype: 'CUSTOM',
-        customer_file_source: 'USER_PROVIDED_ONLY',
-      }),
-    );
-    const id = (created as { id?: unknown }).id ?? (created as { _data?: { id?: unknown } })._data?.id;
-    if (!id) throw new MetaApiError('Meta did not return an audience id', {});
+    const byName = new Map<string, string[]>();
+    let page = (await account.getCustomAudiences(['id', 'name'], {
+      limit: AUDIENCES_PER_PAGE,
+    })) as unknown as AudiencePage;
+    for (let pages = 1; ; pages++) {
+      for (const item of page) {
+        const { id, name } = (item as { _data?: { id?: unknown; name?: unknown } })._data ?? {};
+        if (id && typeof name === 'string') byName.set(name, [...(byName.get(name) ?? []), String(id)]);
+      }
+      if (!page.hasNext()) return byName;
+      if (pages >= MAX_AUDIENCE_PAGES) {
+        throw new MetaApiError(
+          `more than ${MAX_AUDIENCE_PAGES} pages of Custom Audiences in the account`,
+          {},
+        );
+      }
+      page = await page.next();
+    }
+  }
+
+  /** Creates a customer-list Custom Audience and returns its id. */
+  private async createAudience(name: string, description: string): Promise<string> {
+    const account = new AdAccount(`act_${this.config.adAccountId}`, {}, undefined, this.api);
+    const created = await account.createCustomAudience(['id'], {
+      name,
+      description,
+      subtype: 'CUSTOM',
+      customer_file_source: 'USER_PROVIDED_ONLY',
+    });
+    const id = (created as { _data?: { id?: unknown } })._data?.id;
+    // Transient: the retry looks the name up, so an audience created behind an unreadable answer is adopted.
+    if (!id)
+      throw new MetaApiError('Meta answered the audience creation without an id', { isTransient: true });
     return String(id);
   }
 
-  /** Sends one batch of hashed rows: POST /users (add), DELETE /users (remove) or POST /usersreplace. */
+  /**
+   * Sends one batch of hashed rows: POST /users (add), DELETE /users (remove) or POST /usersreplace, and returns
+   * Meta's acknowledgement of it. An answer that does not acknowledge exactly this batch (an HTML page, a count
+   * short of the rows sent) is a transient failure: retried within the budget, never confirmed.
+   */
   async upload(
     kind: UploadKind,
     audienceId: string,
     rows: readonly (readonly string[])[],
     session: MetaSession,
-  ): Promise<UploadResult> {
-    const audience = new CustomAudience(audienceId, {}, undefined, this.api);
-    const params = { payload: { schema: META_SCHEMA, data: rows }, session };
+    receivedBefore: number,
+  ): Promise<UploadAck> {
     const label = `${kind} batch ${session.batch_seq} (${rows.length} rows)`;
-    const result = await this.call(label, () => {
-      if (kind === 'remove') return audience.deleteUsers(params);
-      if (kind === 'replace') return audience.createUsersReplace([], params);
-      return audience.createUser([], params);
+    const path = [audienceId, kind === 'replace' ? 'usersreplace' : 'users'];
+    const sent = { audienceId, sessionId: session.session_id, rows: rows.length, receivedBefore };
+    return this.call(label, async () => {
+      // A fresh params object per attempt: the SDK adds the token to the one it is given.
+      const params = { payload: { schema: META_SCHEMA, data: rows }, session };
+      const answer = await this.api.call<unknown>(kind === 'remove' ? 'DELETE' : 'POST', path, params);
+      const read = readAck(answer, sent);
+      if ('problem' in read) {
+        throw new MetaApiError(`Meta's answer does not acknowledge the batch: ${read.problem}`, {
+          isTransient: true,
+        });
+      }
+      return read.ack;
     });
-    const data = (result as { _data?: UploadResult })._data ?? (result as UploadResult);
-    return data ?? {};
   }
 
   /**

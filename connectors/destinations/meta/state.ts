@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { redact } from '../../../shared/redact.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 
 /** DuckDB bookkeeping of the Meta destination: audience ids, sync rows, batch log, locks. */
@@ -25,6 +27,18 @@ export async function getAudienceState(
     status: row.status,
     last_synced_size: row.last_synced_size == null ? null : Number(row.last_synced_size),
   };
+}
+
+/**
+ * The Meta name of an audience: the configured prefix, the audience, and a short key of this database and the
+ * audience, so the name is stable from night to night (a lost create is found again by it) and another store or
+ * database sharing the ad account never adopts this one's audience.
+ */
+export async function keyedAudienceName(wh: Warehouse, prefix: string, audience: string): Promise<string> {
+  const row = await wh.one<{ database_id: string }>('SELECT database_id FROM database_identity LIMIT 1');
+  if (!row) throw new Error('meta: this database has no identity row (database_identity is empty)');
+  const key = createHash('sha256').update(`${row.database_id}\n${audience}`).digest('hex').slice(0, 10);
+  return `${prefix}${audience} [${key}]`;
 }
 
 export async function saveAudienceId(
@@ -97,16 +111,17 @@ export async function finishSyncRow(
   status: string,
   error?: string,
 ): Promise<void> {
+  const stored = error === undefined ? null : redact(error); // no PII or secret is ever stored
   const n = await wh.run(
     `UPDATE destination_syncs SET status = $4, error = $5, finished_at = now()::TIMESTAMP
      WHERE run_id = $1 AND destination = $2 AND audience = $3`,
-    [runId, destination, audience, status, error ?? null],
+    [runId, destination, audience, status, stored],
   );
   if (n === 0) {
     await wh.run(
       `INSERT INTO destination_syncs (run_id, destination, audience, started_at, finished_at, status, error)
        VALUES ($1, $2, $3, now()::TIMESTAMP, now()::TIMESTAMP, $4, $5)`,
-      [runId, destination, audience, status, error ?? null],
+      [runId, destination, audience, status, stored],
     );
   }
 }
@@ -152,6 +167,8 @@ export interface PendingReplace {
   sessionId: number;
   lastSeq: number;
   startedAt: Date;
+  /** num_received Meta reported for the session's last acknowledged batch. */
+  received: number;
 }
 
 /** The latest replace session of this audience that never got its last batch acknowledged. */
@@ -160,8 +177,14 @@ export async function pendingReplace(
   audience: string,
   externalId: string,
 ): Promise<PendingReplace | undefined> {
-  const row = await wh.one<{ session_id: bigint; last_seq: number; started_at: Date }>(
-    `SELECT session_id, max(batch_seq) AS last_seq, min(session_started_at) AS started_at
+  const row = await wh.one<{
+    session_id: bigint;
+    last_seq: number;
+    started_at: Date;
+    received: bigint | null;
+  }>(
+    `SELECT session_id, max(batch_seq) AS last_seq, min(session_started_at) AS started_at,
+       arg_max(num_received, batch_seq) AS received
      FROM meta_sync_batches WHERE audience = $1 AND external_id = $2 AND action = 'replace'
      GROUP BY session_id HAVING NOT bool_or(last_batch)
      ORDER BY started_at DESC LIMIT 1`,
@@ -169,7 +192,12 @@ export async function pendingReplace(
   );
   if (!row) return undefined;
   // Only if no later session of any kind finished after it.
-  return { sessionId: Number(row.session_id), lastSeq: Number(row.last_seq), startedAt: row.started_at };
+  return {
+    sessionId: Number(row.session_id),
+    lastSeq: Number(row.last_seq),
+    startedAt: row.started_at,
+    received: Number(row.received ?? 0),
+  };
 }
 
 /** Closes replace sessions we gave up on (Meta timed them out), so they are not resumed again. */
