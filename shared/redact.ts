@@ -27,12 +27,13 @@ export function redact(text: string, options: RedactOptions = {}): string {
     .replace(/(access_token|token|secret|key|password)(=|%3D)([^&\s"']+)/gi, '$1$2<redacted>')
     // A credential, not a word ("OAuth access token" stays): 8+ characters with a digit or a symbol in them.
     .replace(/\b(Bearer|OAuth)\s+(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}/g, '$1 <redacted>')
-    .replace(/\+?\d[\d ().-]{7,}\d/g, (m) => (isPhoneLike(m) ? '<number>' : m));
+    .replace(/(?<!\w)\+?\d[\d ().-]{7,}\d(?!\w)/g, (m) => (isPhoneLike(m) ? '<number>' : m));
 }
 
 /**
- * Phone-like: 10 to 15 digits (E.164's longest), not a date. Longer digit runs are ids (Meta audience and
- * session ids), shorter ones counts; timestamps are fine to show.
+ * Phone-like: 10 to 15 digits (E.164's longest), standing alone (digits glued to letters are part of an id
+ * such as act_1234567890 or a hash), not a date. Longer digit runs are ids (Meta audience and session ids),
+ * shorter ones counts; timestamps are fine to show.
  */
 function isPhoneLike(match: string): boolean {
   const digits = match.replace(/\D/g, '').length;

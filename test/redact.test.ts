@@ -34,7 +34,8 @@ describe('redact: one function for logs, run records and alerts', () => {
     );
     const readable =
       'run r20261122T031500Z-7f3a: /srv/data/orders_2026-11.csv: 45,284 of 45284 rows; audience 23850000000000017 ' +
-      'at 2026-11-22T03:00:00.000Z took 12.5 s; /home/someone-long-enough/db';
+      'at 2026-11-22T03:00:00.000Z took 12.5 s; /home/someone-long-enough/db; act_1234567890; ' +
+      'sha256 f1904cf1a9d73a55fa5de0ac823c4403ded71afd4c3248d00bdcd0866552bb79';
     expect(redact(readable, { env })).toBe(readable);
     expect(redact('postgres://shop:hunter2hunter2@db.internal/x', { env })).toBe(
       'postgres://<redacted>@db.internal/x',

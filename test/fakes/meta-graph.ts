@@ -202,7 +202,15 @@ export class FakeMetaGraph {
     if (a) a.deleted = true;
   }
 
-  /** Creates an audience directly (e.g. to seed state). */
+  /** Creates an audience directly, as another tool (or a lost request) would have; returns its id. */
+  addAudience(name: string): string {
+    return this.create(this.accountId, {
+      name,
+      subtype: 'CUSTOM',
+      customer_file_source: 'USER_PROVIDED_ONLY',
+    }).id;
+  }
+
   audience(id: string): FakeAudience | undefined {
     return this.audiences.get(id);
   }

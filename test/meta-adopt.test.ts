@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetaDestination } from '../connectors/destinations/meta/destination.ts';
+import { keyedAudienceName } from '../connectors/destinations/meta/state.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
+import {
+  confirmedIds,
+  expectedIds,
+  externalId,
+  type MetaTest,
+  seedCustomers,
+  setMembers,
+  setupMeta,
+  TOKEN,
+} from './fakes/meta-graph-setup.ts';
+
+/**
+ * A Custom Audience is never created twice: before creating, the ad account's audiences are looked up by the
+ * audience's keyed name (prefix, audience, a short key of the database and audience), so a create whose answer
+ * or bookkeeping was lost is adopted by the retry or the next run, and another database never adopts it.
+ */
+
+let t: MetaTest | undefined;
+afterEach(async () => {
+  if (t) {
+    expect(t.logs.join('\n')).not.toContain(TOKEN);
+    await t.close();
+  }
+  t = undefined;
+});
+
+const noRetry = { retries: 0, minTimeoutMs: 1, maxTimeoutMs: 5, maxRetryTimeMs: 20_000, maxRegainWaitMs: 0 };
+
+describe('Meta destination: one Custom Audience per audience, whatever was lost', () => {
+  it('a connection reset after Meta created the audience: the retry finds it by name and adopts it', async () => {
+    t = await setupMeta({ fake: { pageSize: 2 } });
+    for (let i = 0; i < 5; i++) t.fake.addAudience(`someone else's list ${i}`); // three pages to look through
+    await seedCustomers(t.wh, 10);
+    await setMembers(t.wh, 'wishlisted', 'true');
+    t.fake.inject({ kind: 'reset', on: 'create', afterApply: true });
+
+    const report = await t.runOne('wishlisted');
+    expect(report).toMatchObject({ status: 'synced', adds: 10 });
+    expect(t.fake.faultsServed).toEqual([{ kind: 'reset', on: 'create' }]);
+    const name = await keyedAudienceName(t.wh, 'retarget: ', 'wishlisted');
+    const ours = [...t.fake.audiences.values()].filter((a) => a.name === name);
+    expect(ours).toHaveLength(1); // exactly one, not an empty orphan plus a second one
+    expect(t.fake.audiences.size).toBe(6);
+    const id = await externalId(t.wh, 'wishlisted');
+    expect(ours[0]!.id).toBe(id);
+    expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'wishlisted'));
+    expect(t.fake.listRequests).toBe(3 + 3); // every page, before the create and again before the retry
+    expect(t.logs.join('\n')).toContain(`adopted the existing Custom Audience ${id}`);
+  });
+
+  it('a run that died before storing the new id: the next run adopts the audience instead of creating another', async () => {
+    t = await setupMeta({ config: { retry: noRetry } });
+    await seedCustomers(t.wh, 10);
+    await setMembers(t.wh, 'wishlisted', 'true');
+    t.fake.inject({ kind: 'reset', on: 'create', afterApply: true });
+    expect((await t.runOne('wishlisted')).status).toBe('failed');
+    expect(t.fake.audiences.size).toBe(1);
+    expect(await t.wh.scalar('SELECT count(*) FROM destination_audiences')).toBe(0); // the id was never stored
+
+    const next = await t.runOne('wishlisted');
+    expect(next).toMatchObject({ status: 'synced', adds: 10 });
+    expect(t.fake.audiences.size).toBe(1);
+    const id = await externalId(t.wh, 'wishlisted');
+    expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'wishlisted'));
+    expect(await confirmedIds(t.wh, 'wishlisted')).toEqual(t.fake.memberKeys(id));
+  });
+
+  it('another database sharing the ad account never adopts this one’s audience', async () => {
+    t = await setupMeta();
+    await seedCustomers(t.wh, 10);
+    await setMembers(t.wh, 'wishlisted', 'true');
+    await t.runOne('wishlisted');
+    const other = await Warehouse.open({ path: ':memory:' });
+    try {
+      await seedCustomers(other, 4);
+      await setMembers(other, 'wishlisted', 'true');
+      const report = await createMetaDestination(t.config).sync({
+        wh: other,
+        runId: 'other-run',
+        asOf: new Date(),
+        dryRun: false,
+        force: false,
+        fullRefresh: false,
+        audiences: ['wishlisted'],
+        log: (m) => t!.logs.push(m),
+      });
+      expect(report.audiences[0]).toMatchObject({ status: 'synced', adds: 4 });
+      expect(t.fake.audiences.size).toBe(2);
+      expect(await externalId(other, 'wishlisted')).not.toBe(await externalId(t.wh, 'wishlisted'));
+      expect(t.fake.memberKeys(await externalId(t.wh, 'wishlisted'))).toHaveLength(10);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('reads the audience list once per sync, and refuses to choose between two audiences of its name', async () => {
+    t = await setupMeta();
+    await seedCustomers(t.wh, 10);
+    for (const audience of ['a_first', 'b_second', 'c_third']) await setMembers(t.wh, audience, 'true');
+    const name = await keyedAudienceName(t.wh, 'retarget: ', 'c_third');
+    const [x, y] = [t.fake.addAudience(name), t.fake.addAudience(name)];
+
+    const report = await t.run();
+    expect(report.audiences.map((a) => a.status)).toEqual(['synced', 'synced', 'failed']);
+    expect(report.audiences[2]!.message).toContain(
+      `2 Custom Audiences are named "${name}" in ad account act_1234567890 (ids ${x}, ${y}); delete all but one`,
+    );
+    expect(t.fake.listRequests).toBe(1); // once for the whole sync, not once per audience
+    expect(t.fake.audiences.size).toBe(4); // nothing created for c_third
+  });
+});
