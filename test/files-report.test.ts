@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/config.ts';
 import { tableOfName } from '../connectors/sources/files/discover.ts';
 import {
   FilesLoadError,
@@ -9,6 +10,7 @@ import {
   filesWarnings,
   loadFilesSource,
 } from '../connectors/sources/files/load.ts';
+import { runPipeline } from '../pipelines/run.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 
 let wh: Warehouse;
@@ -211,5 +213,46 @@ describe('errors name columns and lines, never values', () => {
     const err = await failure(load());
     expect(err.message).toContain(`${path}: cannot be read as csv: no consistent CSV dialect`);
     for (const value of PII) expect(err.message).not.toContain(value);
+  });
+});
+
+describe('a run over a broken export', () => {
+  it('fails once naming every broken table, keeps personal data out of the run record, and warns about the rest', async () => {
+    const store = join(dir, 'store');
+    const database = join(dir, 'db', 'run.duckdb');
+    mkdirSync(store);
+    writeFileSync(join(store, 'customers.csv'), `c1,${PII.join(',')}\n`);
+    writeFileSync(join(store, 'orders.csv'), 'order_id,customer_id,ordered_at\n,c1,2026-01-01\n');
+    writeFileSync(join(store, 'Products.csv'), 'product_id,name,colour\np1,Cam,red\n');
+    writeFileSync(join(store, 'orders_old.csv.bak'), 'order_id\n');
+    const config = parseConfig(
+      { database, sources: { files: { dir: store } }, destinations: { csv: false }, segments: { dir } },
+      'test',
+    );
+    const summary = await runPipeline({ config, segments: [], destinations: [], alerts: false });
+    expect(summary.status).toBe('failed');
+    expect(summary.error?.message).toMatch(
+      /^2 table\(s\) not loaded.*customers: .*first row looks like data.*orders: 1 of 1 rows rejected/,
+    );
+    expect(summary.loads.find((t) => t.table === 'products')).toMatchObject({
+      rowsLoaded: 1,
+      unknownColumns: ['colour'],
+    });
+    expect(summary.warnings).toEqual(
+      expect.arrayContaining([
+        `ignored ${join(store, 'orders_old.csv.bak')}: not CSV, JSON lines or Parquet`,
+        'products: column(s) not in the files contract, not loaded: colour',
+      ]),
+    );
+    const db = await Warehouse.open({ path: database, readOnly: true });
+    try {
+      const stored = JSON.stringify(
+        await db.json('SELECT error FROM pipeline_runs UNION ALL SELECT detail FROM pipeline_steps'),
+      );
+      expect(stored).toContain('first row looks like data');
+      for (const value of PII) expect(stored).not.toContain(value);
+    } finally {
+      db.close();
+    }
   });
 });
