@@ -111,6 +111,8 @@ describe('file and column names', () => {
     write('order_items-2.csv', 'order_id,product_id,qty\no1,p1,3\n');
     write('prodcts.csv', 'product_id\np2\n');
     write('notes.txt', 'hello');
+    write('_manifest.json', '{}');
+    write('order_items/_SUCCESS', '');
     const report = await load();
     expect(await wh.json('SELECT customer_id, email FROM customers')).toEqual([
       { customer_id: 'c1', email: 'a@example.com' },

@@ -30,6 +30,9 @@ const FORMATS: Array<[RegExp, FileFormat]> = [
   [/\.parquet$/i, 'parquet'],
 ];
 
+/** Hidden by the usual convention (`.DS_Store`, Spark's `_SUCCESS`, Parquet's `_metadata`): neither read nor reported. */
+const HIDDEN = /^[._]/;
+
 const NO_TABLE = `name matches no table (${RAW_TABLES.join(', ')})`;
 const NO_FORMAT = 'not CSV, JSON lines or Parquet';
 
@@ -61,7 +64,7 @@ export function discoverSource(dir: string): SourceListing {
   const files: SourceFile[] = [];
   const ignored: IgnoredFile[] = [];
   for (const entry of readdirSync(root, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
+    if (HIDDEN.test(entry.name)) continue;
     const full = join(root, entry.name);
     const table = tableOfName(entry.name);
     if (entry.isDirectory() && table) {
@@ -100,7 +103,7 @@ function stem(name: string): string {
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const full = join(dir, e.name);
-    if (e.name.startsWith('.')) return [];
+    if (HIDDEN.test(e.name)) return [];
     if (e.isDirectory()) return walk(full);
     return e.isFile() ? [full] : [];
   });
