@@ -195,6 +195,12 @@ function stagingSql(
   // Position in the batch, which keeps each file's rows in order (only when read in order).
   const pos = ordered ? 'row_number() OVER ()' : 'NULL::BIGINT';
   const rawJson = `json_object(${present.map((c) => `${sqlString(c.name)}, ${rawName(c)}`).join(', ')})`;
+  // What identifies a version of a record: its values (a re-read old file has the same ones).
+  const fingerprint = spec.versioned
+    ? `, md5(concat_ws(chr(31), ${spec.columns
+        .map((c) => `COALESCE(CAST(${sqlIdent(c.name)} AS VARCHAR), chr(30))`)
+        .join(', ')})) AS _fingerprint`
+    : '';
   const eventKey =
     spec.name === 'events'
       ? `, COALESCE(event_id, 'h:' || md5(concat_ws(chr(31), ${spec.columns
@@ -207,7 +213,7 @@ function stagingSql(
     raw AS (SELECT ${raw.join(', ')}, ${source} AS _source, ${pos} AS _pos FROM src),
     typed AS (SELECT raw.*, ${typed.join(', ')} FROM raw),
     checked AS (SELECT typed.*, ${reason} AS _reason, ${warning} AS _warning FROM typed)
-    SELECT ${spec.columns.map((c) => sqlIdent(c.name)).join(', ')}${eventKey}, _source, _pos, _reason, _warning,
+    SELECT ${spec.columns.map((c) => sqlIdent(c.name)).join(', ')}${eventKey}${fingerprint}, _source, _pos, _reason, _warning,
       CASE WHEN _reason IS NOT NULL OR _warning IS NOT NULL THEN CAST(${rawJson} AS VARCHAR) END AS _raw
     FROM checked`;
 }

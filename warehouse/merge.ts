@@ -32,8 +32,8 @@ export async function merge(
   switch (spec.merge) {
     case 'upsert':
       return withSourceTimes(wh, staging, times, (good) =>
-        spec.name === 'customers'
-          ? mergeCustomers(wh, spec, staging, good)
+        spec.versioned
+          ? mergeCustomers(wh, spec, good, repeats > 0)
           : wh.run(
               `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${columns(spec)})
                SELECT ${columns(spec)} ${good} ${repeats ? `QUALIFY ${newestFirst(key, '_exported_at')} = 1` : ''}`,
@@ -101,48 +101,38 @@ async function withSourceTimes<T>(
 async function mergeCustomers(
   wh: Warehouse,
   spec: TableSpec,
-  staging: string,
   good: string,
+  repeats: boolean,
 ): Promise<number> {
-  const batch = `${staging}_versions`;
-  const fingerprint = `md5(concat_ws(chr(31), ${spec.columns
-    .map((c) => `COALESCE(CAST(${sqlIdent(c.name)} AS VARCHAR), chr(30))`)
-    .join(', ')}))`;
-  await wh.run(
-    `CREATE OR REPLACE TEMP TABLE ${sqlIdent(batch)} AS
-     SELECT ${columns(spec)}, _exported_at, _approximate AND updated_at IS NULL AS _approximate, _source, _pos,
-       ${fingerprint} AS _fingerprint ${good}`,
+  const [nv, cv] = ['COALESCE(n.updated_at, n._exported_at)', 'COALESCE(c.updated_at, c.exported_at)'];
+  const select = spec.columns.map((c) =>
+    c.name === 'ads_consent'
+      ? `CASE WHEN ${nv} = ${cv} THEN n.ads_consent AND c.ads_consent ELSE n.ads_consent END`
+      : `n.${sqlIdent(c.name)}`,
   );
-  try {
-    const [nv, cv] = ['COALESCE(n.updated_at, n._exported_at)', 'COALESCE(c.updated_at, c.exported_at)'];
-    const sameVersion = `${nv} = ${cv}`;
-    const select = spec.columns.map((c) =>
-      c.name === 'ads_consent'
-        ? `CASE WHEN ${sameVersion} THEN n.ads_consent AND c.ads_consent ELSE n.ads_consent END`
-        : `n.${sqlIdent(c.name)}`,
-    );
-    const loaded = await wh.run(
-      `INSERT OR REPLACE INTO customers (${columns(spec)}, exported_at)
-       WITH fresh AS (
-         SELECT b.* FROM ${sqlIdent(batch)} b
-         LEFT JOIN customers c ON c.customer_id = b.customer_id
-         LEFT JOIN customer_versions v ON v.customer_id = b.customer_id AND v.fingerprint = b._fingerprint
-         WHERE (b._approximate AND b.ads_consent AND NOT c.ads_consent AND v.customer_id IS NOT NULL) IS NOT TRUE
-       ),
-       n AS (SELECT * FROM fresh QUALIFY ${newestFirst('customer_id', 'COALESCE(updated_at, _exported_at)')} = 1)
-       SELECT ${select.join(', ')}, n._exported_at
-       FROM n LEFT JOIN customers c ON c.customer_id = n.customer_id
-       WHERE c.customer_id IS NULL OR c.exported_at IS NULL OR ${nv} > ${cv}
-          OR (${nv} = ${cv} AND n._exported_at >= c.exported_at)`,
-    );
-    await wh.run(
-      `INSERT INTO customer_versions (customer_id, fingerprint)
-       SELECT DISTINCT customer_id, _fingerprint FROM ${sqlIdent(batch)} ON CONFLICT DO NOTHING`,
-    );
-    return loaded;
-  } finally {
-    await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(batch)}`);
-  }
+  const newest = repeats
+    ? `QUALIFY ${newestFirst('customer_id', 'COALESCE(updated_at, _exported_at)')} = 1`
+    : '';
+  const loaded = await wh.run(
+    `INSERT OR REPLACE INTO customers (${columns(spec)}, exported_at)
+     WITH fresh AS (
+       SELECT b.* FROM (SELECT * ${good}) b
+       LEFT JOIN customers c ON c.customer_id = b.customer_id
+       LEFT JOIN customer_versions v ON v.customer_id = b.customer_id AND v.fingerprint = b._fingerprint
+       WHERE (b._approximate AND b.updated_at IS NULL AND b.ads_consent AND NOT c.ads_consent
+              AND v.customer_id IS NOT NULL) IS NOT TRUE
+     ),
+     n AS (SELECT * FROM fresh ${newest})
+     SELECT ${select.join(', ')}, n._exported_at
+     FROM n LEFT JOIN customers c ON c.customer_id = n.customer_id
+     WHERE c.customer_id IS NULL OR c.exported_at IS NULL OR ${nv} > ${cv}
+        OR (${nv} = ${cv} AND n._exported_at >= c.exported_at)`,
+  );
+  await wh.run(
+    `INSERT INTO customer_versions (customer_id, fingerprint)
+     SELECT DISTINCT customer_id, _fingerprint ${good} ON CONFLICT DO NOTHING`,
+  );
+  return loaded;
 }
 
 /** Events: insert those whose event_key is new. */

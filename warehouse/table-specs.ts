@@ -62,6 +62,11 @@ export interface TableSpec {
   columns: ColumnSpec[];
   key: string[];
   merge: MergeMode;
+  /**
+   * Keep each record's version (its updated_at, else its file's export time) and a fingerprint of every version
+   * read, so that older data never overrides newer, above all consent (merge.ts). Customers only.
+   */
+  versioned?: boolean;
 }
 
 export const RAW_TABLES = [
@@ -79,6 +84,7 @@ export const TABLE_SPECS: Record<RawTable, TableSpec> = {
     name: 'customers',
     key: ['customer_id'],
     merge: 'upsert',
+    versioned: true,
     columns: [
       { name: 'customer_id', type: 'text', mustExist: true, required: true },
       { name: 'email', type: 'text' },
