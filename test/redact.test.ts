@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { finishRun, recordStep, startRun } from '../pipelines/run-records.ts';
 import { redact } from '../shared/redact.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { cli, sandbox } from './ops-helpers.ts';
 
 /** A token with URL-unsafe characters: every encoding of it differs from the raw text. */
 const TOKEN = 'EAAB|abc/+=def"x y\\z';
@@ -87,6 +88,25 @@ describe('run records store only redacted messages', () => {
       if (before === undefined) delete process.env.RETARGET_TEST_API_KEY;
       else process.env.RETARGET_TEST_API_KEY = before;
       wh.close();
+    }
+  });
+});
+
+describe('the CLI prints errors redacted', () => {
+  it('an error quoting a value shows no email or secret on stderr', async () => {
+    const s = sandbox();
+    try {
+      (await Warehouse.open({ path: s.db })).close();
+      const secret = 'sk_live_51HxYzSECRET';
+      const r = await cli(
+        ['--config', s.config, 'sql', `SELECT 'jane.doe@example.com'::INTEGER, '${secret}'::INTEGER`],
+        { STRIPE_SECRET_KEY: secret },
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/Could not convert string '(<email>|<STRIPE_SECRET_KEY>)'/);
+      expect(r.stderr).not.toMatch(/jane|sk_live/);
+    } finally {
+      s.cleanup();
     }
   });
 });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import type { RetargetConfig } from '../../config/config.ts';
+import { redact } from '../../shared/redact.ts';
 import { registerOpsCommands } from '../ops/commands.ts';
 import { classify, EXIT, UserError } from './errors.ts';
 import { parseAsOf, parseCount, parseNames } from './flags.ts';
@@ -135,8 +136,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     const { exitCode, known } = classify(err);
-    process.stderr.write(`retarget: ${(err as Error).message}\n`);
-    if (!known && process.env.RETARGET_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    // Printed redacted, like every stored message: no PII or secret reaches the terminal or a cron mail.
+    process.stderr.write(`retarget: ${redact((err as Error).message)}\n`);
+    const stack = String((err as Error).stack);
+    if (!known && process.env.RETARGET_DEBUG) process.stderr.write(`${redact(stack)}\n`);
     else if (!known) process.stderr.write('(set RETARGET_DEBUG=1 for the stack trace)\n');
     return exitCode;
   }
