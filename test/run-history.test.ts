@@ -7,6 +7,7 @@ import { createCsvDestination } from '../connectors/destinations/csv/csv-destina
 import { days, definitionFrom, performed, segment } from '../dsl/index.ts';
 import { RunRefused, type RunRequest, runPipeline } from '../pipelines/run.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { cli, sandbox, writeStore } from './ops-helpers.ts';
 
 /**
  * The run's history never contradicts itself: dry runs leave no trace in the history, backfills are refused,
@@ -199,6 +200,22 @@ describe('run history', () => {
           }
         });
       }
+    }
+  });
+
+  it('the CLI refuses a backfill with exit 2 and a way out, before loading anything', async () => {
+    const s = sandbox();
+    try {
+      await writeStore(s.store, { customers: 3 });
+      expect((await cli(['--config', s.config, 'run', '--as-of', '2026-02-01'])).code).toBe(0);
+      const back = await cli(['--config', s.config, 'run', '--as-of', '2026-01-15']);
+      expect(back.code).toBe(2);
+      expect(back.stderr).toMatch(
+        /before the latest stored run \(as of 2026-02-01T00:00:00.000Z\).*--dry-run/,
+      );
+      expect((await cli(['--config', s.config, 'run', '--as-of', '2026-01-15', '--dry-run'])).code).toBe(0);
+    } finally {
+      s.cleanup();
     }
   });
 });
