@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { purgeForgotten } from '../../warehouse/erasure.ts';
+import { sqlList } from '../../warehouse/values.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 
 // The run's safety net after every load; loads themselves already drop forgotten people (warehouse/erasure.ts).
@@ -72,7 +73,48 @@ export async function pendingForgetRequests(wh: Warehouse): Promise<number> {
   return wh.scalar('SELECT count(*) FROM forget_requests WHERE synced_at IS NULL');
 }
 
-/** Called after a real (not dry) run synced every destination successfully. */
+/** A destination that still holds a person a pending forget request covers. */
+export interface ForgetHolder {
+  requestId: string;
+  destination: string;
+  audiences: number;
+}
+
+/**
+ * Where pending forget requests are still held: destination_members rows of a forgotten customer, matched by
+ * hash (the raw ids are gone). A request covers its subject when it is an id, and every id it was linked to.
+ */
+export async function forgetHolders(wh: Warehouse): Promise<ForgetHolder[]> {
+  const rows = await wh.all<{ request_id: string; destination: string; audiences: bigint }>(
+    `WITH ids AS (
+       SELECT r.request_id, f.hash FROM forget_requests r
+       JOIN forgotten_customers f ON f.kind = 'customer_id'
+         AND (f.request_id = r.request_id OR (r.subject_kind = 'customer_id' AND f.hash = r.subject_hash))
+       WHERE r.synced_at IS NULL
+     ),
+     held AS (
+       SELECT destination, audience, sha256(customer_id) AS hash FROM destination_members
+       WHERE sha256(customer_id) IN (SELECT hash FROM ids)
+     )
+     SELECT ids.request_id, held.destination, count(DISTINCT held.audience) AS audiences
+     FROM ids JOIN held USING (hash) GROUP BY ALL ORDER BY ALL`,
+  );
+  return rows.map((r) => ({
+    requestId: r.request_id,
+    destination: r.destination,
+    audiences: Number(r.audiences),
+  }));
+}
+
+/**
+ * Marks pending forget requests synced once no destination holds their person any more: confirmed removals
+ * only, never a run that merely finished (a held, failed or skipped destination keeps the request pending).
+ */
 export async function markForgetRequestsSynced(wh: Warehouse): Promise<void> {
-  await wh.run('UPDATE forget_requests SET synced_at = now()::TIMESTAMP WHERE synced_at IS NULL');
+  if ((await pendingForgetRequests(wh)) === 0) return;
+  const holders = await forgetHolders(wh);
+  await wh.run(
+    `UPDATE forget_requests SET synced_at = now()::TIMESTAMP
+     WHERE synced_at IS NULL AND request_id NOT IN (SELECT unnest(${sqlList(holders.map((h) => h.requestId))}))`,
+  );
 }
