@@ -1,3 +1,4 @@
+import { countPrivacyRemoves, privacyOnlyPlan, shrinkHold } from '../../../plans/guard.ts';
 import { buildPlan, dropPlan, type Plan, readPlanRows } from '../../../plans/plan.ts';
 import type {
   AudienceSyncReport,
@@ -140,14 +141,21 @@ async function syncAudience(
   try {
     const base = { audience, adds: plan.adds, removes: plan.removes, size: plan.size, unmatchable };
 
-    // Safety guard: a sudden collapse is more likely a broken feed than real churn.
+    // Safety guard: a sudden collapse is more likely a broken feed than real churn (plans/guard.ts).
     const lastSize = state?.last_synced_size ?? plan.previousSize;
-    const shrinks = lastSize > 0 && (plan.size === 0 || plan.size < (1 - config.maxShrink) * lastSize);
-    const held = shrinks && !ctx.force;
-    const holdMessage = held
-      ? `held: would shrink from ${lastSize} to ${plan.size} members (more than maxShrink ${config.maxShrink}); ` +
-        'rerun with --force to sync it'
-      : undefined;
+    const privacyRemoves = await countPrivacyRemoves(wh, dest, audience);
+    const holdMessage = ctx.force
+      ? undefined
+      : shrinkHold({ lastSize, size: plan.size, privacyRemoves, maxShrink: config.maxShrink });
+    const held = holdMessage !== undefined;
+    // A held audience still loses the people privacy requires: its plan becomes those removals only.
+    const privacyOnly = held && privacyRemoves > 0;
+    if (privacyOnly) {
+      const removals = await privacyOnlyPlan(wh, plan);
+      await dropPlan(wh, plan);
+      plan = removals;
+      fullRefresh = false;
+    }
 
     if (ctx.dryRun) {
       const nothing = plan.adds === 0 && plan.removes === 0 && !fullRefresh;
@@ -155,12 +163,12 @@ async function syncAudience(
       return {
         ...base,
         status: held ? 'held' : 'planned',
-        requests: held || nothing ? 0 : requests + (state?.external_id ? 0 : 1),
+        requests: (held && !privacyOnly) || nothing ? 0 : requests + (state?.external_id ? 0 : 1),
         samples: await sampleRows(wh, plan),
         message: holdMessage,
       };
     }
-    if (held) {
+    if (held && !privacyOnly) {
       log(`meta: ${audience}: ${holdMessage}`);
       await finishSyncRow(wh, ctx.runId, dest, audience, 'held', holdMessage);
       return { ...base, status: 'held', requests: 0, message: holdMessage };
@@ -230,19 +238,16 @@ async function syncAudience(
         sent.invalid > 0
           ? `${sent.invalid} invalid entries reported by Meta, e.g. ${JSON.stringify(sent.invalidSamples.slice(0, 3))}`
           : undefined;
+      const status = held ? 'held' : 'synced';
+      const privacyNote = held ? `${holdMessage}; sent its ${sent.removes} privacy removal(s)` : undefined;
+      const note = [privacyNote, invalidNote].filter(Boolean).join('; ') || undefined;
       await markSynced(wh, dest, audience, plan.size);
-      await finishSyncRow(wh, ctx.runId, dest, audience, 'synced', invalidNote);
+      await finishSyncRow(wh, ctx.runId, dest, audience, status, note);
       log(
-        `meta: ${audience}: synced +${sent.adds} -${sent.removes} in ${requests} requests (size ${plan.size})` +
-          (invalidNote ? `; ${invalidNote}` : ''),
+        `meta: ${audience}: ${status} +${sent.adds} -${sent.removes} in ${requests} requests (size ${plan.size})` +
+          (note ? `; ${note}` : ''),
       );
-      return {
-        ...base,
-        status: 'synced',
-        requests,
-        invalidEntries: sent.invalid,
-        message: invalidNote,
-      };
+      return { ...base, status, requests, invalidEntries: sent.invalid, message: note };
     } catch (err) {
       const message = redactToken((err as Error).message ?? String(err), config.accessToken);
       log(`meta: ${audience}: failed: ${message}`);
