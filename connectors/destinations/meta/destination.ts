@@ -299,8 +299,8 @@ async function sampleRows(wh: Warehouse, plan: Plan): Promise<Array<Record<strin
 }
 
 /**
- * Forgets an audience's Meta state (id, confirmed members, batches) so the next run creates a new Custom Audience,
- * e.g. after it was deleted in Ads Manager.
+ * Forgets an audience's Meta state (id, confirmed members, batches), e.g. after it was deleted in Ads Manager: the
+ * next run adopts the Custom Audience of its name if Meta still holds it, else creates a new one.
  */
 export async function forgetMetaAudience(wh: Warehouse, audience: string): Promise<void> {
   await wh.transaction(async () => {

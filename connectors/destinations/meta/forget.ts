@@ -1,6 +1,6 @@
 /**
- * Forgets a Meta audience's state so the next run creates a new Custom Audience (e.g. after it was deleted in
- * Ads Manager). Usage: npx tsx connectors/destinations/meta/forget.ts <audience> [--db data/retarget.duckdb]
+ * Forgets a Meta audience's state so the next run starts afresh (e.g. after it was deleted in Ads Manager): it
+ * adopts the Custom Audience of its name if Meta still holds one, else creates a new one. Usage: npx tsx connectors/destinations/meta/forget.ts <audience> [--db data/retarget.duckdb]
  */
 import { Warehouse } from '../../../warehouse/warehouse.ts';
 import { forgetMetaAudience } from './destination.ts';
@@ -16,7 +16,10 @@ if (!audience || !db) {
 const wh = await Warehouse.open({ path: db });
 try {
   await forgetMetaAudience(wh, audience);
-  console.log(`meta: forgot audience "${audience}"; the next run creates a new Custom Audience for it`);
+  console.log(
+    `meta: forgot audience "${audience}"; the next run adopts the Custom Audience of its name if Meta still ` +
+      'holds it, else creates a new one',
+  );
 } finally {
   wh.close();
 }
