@@ -85,6 +85,17 @@ describe('JSON lines: one bad value quarantines its row, never its neighbours', 
     expect(err.message).not.toContain('ann@example.com');
     expect(await wh.scalar('SELECT count(*) FROM products')).toBe(1);
   });
+
+  it('a line that is not an object fails its table naming the line, without its content', async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => event(i));
+    lines.splice(9, 0, '["ann@example.com", "Berlin"]');
+    const path = write('events.jsonl', `${lines.join('\n')}\n`);
+    const err = await failure(load());
+    expect(err.message).toContain(
+      `${path}: cannot be read as json at line 10: a line holds JSON that is not an object`,
+    );
+    for (const value of PII) expect(err.message).not.toContain(value);
+  });
 });
 
 describe('file and column names', () => {

@@ -23,7 +23,10 @@ export function readerSql(
       );
     case 'json': {
       const text = select.map(([source]) => `${sqlString(source)}: 'VARCHAR'`).join(', ');
-      return from(`read_json(${list}, format = 'auto', columns = {${text}}, filename = true)`);
+      // records = true: one non-object line must fail its line, not turn every line into one text column.
+      return from(
+        `read_json(${list}, format = 'auto', records = true, columns = {${text}}, filename = true)`,
+      );
     }
     case 'parquet':
       return from(`read_parquet(${list}, union_by_name = true, filename = true)`);
@@ -37,7 +40,7 @@ export function describeSql(format: FileFormat, path: string): string {
     case 'csv':
       return `DESCRIBE SELECT * FROM read_csv(${file}, header = true, all_varchar = true, sample_size = 2048)`;
     case 'json':
-      return `DESCRIBE SELECT * FROM read_json(${file}, format = 'auto')`;
+      return `DESCRIBE SELECT * FROM read_json(${file}, format = 'auto', records = true)`;
     case 'parquet':
       return `DESCRIBE SELECT * FROM read_parquet(${file})`;
   }
