@@ -100,6 +100,24 @@ describe('audience membership and history', () => {
       await wh.scalar(`SELECT count(*) FROM audience_members WHERE audience = 'category_browsers:Bags'`),
     ).toBe(0);
   });
+
+  it('leaves the audiences of held segments exactly as stored, even when their rows were evaluated', async () => {
+    await evaluated({ 'category_browsers:Shoes': ['c1', 'c2'], wishlisted: ['c1'] });
+    await storeMembership(wh, 'r1', T1);
+    await evaluated({ 'category_browsers:Shoes': ['c3'], wishlisted: ['c2'] });
+    const changes = await storeMembership(wh, 'r2', T2, { heldSegments: ['category_browsers'] });
+    expect(changes.map((c) => c.audience)).toEqual(['wishlisted']);
+    expect(await wh.json('SELECT audience, customer_id FROM audience_members ORDER BY ALL')).toEqual([
+      { audience: 'category_browsers:Shoes', customer_id: 'c1' },
+      { audience: 'category_browsers:Shoes', customer_id: 'c2' },
+      { audience: 'wishlisted', customer_id: 'c2' },
+    ]);
+    expect(
+      await wh.scalar(
+        `SELECT count(*) FROM audience_membership_history WHERE audience LIKE 'category_browsers:%' AND exited_at IS NULL`,
+      ),
+    ).toBe(2);
+  });
 });
 
 describe('CSV destination', () => {
