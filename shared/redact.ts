@@ -21,13 +21,15 @@ export interface RedactOptions {
 export function redact(text: string, options: RedactOptions = {}): string {
   let out = text;
   for (const [label, value] of secretsOf(options)) out = out.replace(secretPattern(value), `<${label}>`);
-  return out
-    .replace(/(:\/\/)[^/\s:@]+:[^/\s@]+@/g, '$1<redacted>@')
-    .replace(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, '<email>')
-    .replace(/(access_token|token|secret|key|password)(=|%3D)([^&\s"']+)/gi, '$1$2<redacted>')
-    // A credential, not a word ("OAuth access token" stays): 8+ characters with a digit or a symbol in them.
-    .replace(/\b(Bearer|OAuth)\s+(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}/g, '$1 <redacted>')
-    .replace(/(?<!\w)\+?\d[\d ().-]{7,}\d(?!\w)/g, (m) => (isPhoneLike(m) ? '<number>' : m));
+  return (
+    out
+      .replace(/(:\/\/)[^/\s:@]+:[^/\s@]+@/g, '$1<redacted>@')
+      .replace(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, '<email>')
+      .replace(/(access_token|token|secret|key|password)(=|%3D)([^&\s"']+)/gi, '$1$2<redacted>')
+      // A credential, not a word ("OAuth access token" stays): 8+ characters with a digit or a symbol in them.
+      .replace(/\b(Bearer|OAuth)\s+(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}/g, '$1 <redacted>')
+      .replace(/(?<!\w)\+?\d[\d ().-]{7,}\d(?!\w)/g, (m) => (isPhoneLike(m) ? '<number>' : m))
+  );
 }
 
 /**

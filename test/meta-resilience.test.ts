@@ -345,8 +345,11 @@ describe('the Graph fake behaves as Meta documents (driven through the SDK)', ()
     const { f, g, id } = await graph();
     try {
       expect(
-        (await error(g.upload('add', id, [['c1', 'NOT-A-HASH', '', '', '', '', '', '', '']], session(1, 1), 0)))
-          .info,
+        (
+          await error(
+            g.upload('add', id, [['c1', 'NOT-A-HASH', '', '', '', '', '', '', '']], session(1, 1), 0),
+          )
+        ).info,
       ).toMatchObject({ code: 100 });
       expect(
         (
@@ -361,7 +364,9 @@ describe('the Graph fake behaves as Meta documents (driven through the SDK)', ()
         /start with batch_seq 1/,
       );
       await g.upload('add', id, [row('c1')], session(4, 1), 0);
-      expect((await error(g.upload('add', id, [row('c2')], session(4, 3), 0))).message).toMatch(/out of order/);
+      expect((await error(g.upload('add', id, [row('c2')], session(4, 3), 0))).message).toMatch(
+        /out of order/,
+      );
       await g.upload('add', id, [row('c2')], session(4, 2, true), 1);
       expect((await error(g.upload('add', id, [row('c3')], session(4, 3), 0))).message).toMatch(
         /already finished/,
@@ -375,15 +380,21 @@ describe('the Graph fake behaves as Meta documents (driven through the SDK)', ()
       const busy = await error(g.upload('add', id, [row('c3')], session(7, 1), 0));
       expect(busy.info).toMatchObject({ code: 2650, subcode: 1870145 });
       expect(busy.transient).toBe(false);
-      expect((await error(g.upload('replace', id, [row('c8')], session(8, 1), 0))).info.subcode).toBe(1870145);
+      expect((await error(g.upload('replace', id, [row('c8')], session(8, 1), 0))).info.subcode).toBe(
+        1870145,
+      );
       await g.upload('replace', id, [row('c10')], session(6, 2, true), 1);
       expect(f.memberKeys(id)).toEqual(['c10', 'c9']);
-      expect((await error(g.upload('replace', id, [row('c11')], session(6, 3), 0))).info.subcode).toBe(1870159);
+      expect((await error(g.upload('replace', id, [row('c11')], session(6, 3), 0))).info.subcode).toBe(
+        1870159,
+      );
       // Meta closes a session 90 minutes after its first batch.
       await g.upload('replace', id, [row('c12')], session(10, 1), 0);
       const start = Date.now();
       f.now = () => start + 91 * 60_000;
-      expect((await error(g.upload('replace', id, [row('c13')], session(10, 2), 0))).info.subcode).toBe(1870158);
+      expect((await error(g.upload('replace', id, [row('c13')], session(10, 2), 0))).info.subcode).toBe(
+        1870158,
+      );
       f.now = () => Date.now();
       const missing = await error(g.upload('add', '999', [row('c1')], session(9, 1), 0));
       expect(missing.audienceMissing).toBe(true);

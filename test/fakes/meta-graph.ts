@@ -2,8 +2,10 @@
  * A local fake of Meta's Graph API (Custom Audiences), on 127.0.0.1, driven by the real SDK in tests.
  * Behaves as documented: validates schema keys, 64-hex lowercase hashes, <= 10,000 rows per request, session rules
  * (batch_seq from 1 and in order, one schema per session, last_batch_flag closes it, replace exclusivity), answers
- * with Meta's response and error shapes, and can inject throttling (80003 + X-Business-Use-Case-Usage), 5xx and
- * connection resets. Keeps each audience's membership (keyed by EXTERN_ID) so tests can assert the final state.
+ * with Meta's response and error shapes, lists an account's audiences in pages, and can inject throttling (80003 +
+ * X-Business-Use-Case-Usage), 5xx, connection resets, HTML pages (also with HTTP 200), answers that acknowledge too
+ * few rows, and errors quoting the request URL. Keeps each audience's membership (keyed by EXTERN_ID) so tests can
+ * assert the final state.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
