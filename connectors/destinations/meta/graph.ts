@@ -20,7 +20,7 @@ export function newSessionId(): number {
   return randomInt(1, 2 ** 47) * 64 + randomInt(0, 64);
 }
 
-/** Audiences per listing page, and the most pages read (an ad account holds at most 500 customer lists). */
+/** Audiences per page of the account's list, and a bound on the pages read so a paging loop always ends. */
 const AUDIENCES_PER_PAGE = 500;
 const MAX_AUDIENCE_PAGES = 200;
 
