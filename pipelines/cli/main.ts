@@ -108,6 +108,8 @@ export function buildProgram(): Command {
     .option('--json', 'print the rows as a JSON array of objects')
     .option('--csv', 'print the rows as CSV with a header')
     .option('--max-rows <n>', 'rows shown in the table output (at least 1)', parseCount, 1000)
+    // A query may start with a `-- comment` (as `retarget explain` output does): not an option.
+    .allowUnknownOption()
     .action(async (query: string, flags) =>
       (await import('./sql.ts')).sqlCommand(await config(), query, flags),
     );

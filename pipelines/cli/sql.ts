@@ -18,6 +18,7 @@ type Cell = string | number | boolean | null | object;
 
 export async function sqlCommand(config: RetargetConfig, query: string, flags: SqlFlags): Promise<void> {
   if (flags.json && flags.csv) throw new UserError('--json and --csv: choose one output format');
+  if (/^-\S*$/.test(query)) throw new UserError(`unknown option '${query}' (see retarget sql --help)`);
   const wh = await openForReading(config, flags.db);
   let columns: string[];
   let rows: Cell[][];
