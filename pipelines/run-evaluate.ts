@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { evaluateSegments, type SegmentEvaluation } from '../audiences/evaluate.ts';
 import { emptiedAudiences, segmentOfSql, storeMembership } from '../audiences/membership.ts';
 import { loadSegmentFiles, type SegmentFileFailure } from '../dsl/index.ts';
+import { privacyRemovalSql } from '../plans/guard.ts';
 import type { Destination } from '../plans/types.ts';
 import { sqlList } from '../warehouse/values.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
@@ -92,6 +93,21 @@ export async function evaluateAndSync(run: RunState): Promise<void> {
   }
   // A forget request is done once no destination holds the person any more (checked, not assumed).
   if (!summary.dryRun) await markForgetRequestsSynced(wh);
+  const waiting = await privacyRemovalsHeld(wh, summary.heldSegments);
+  if (waiting > 0)
+    summary.warnings.push(
+      `${waiting} customer(s) without consent (withdrawn or erased) are still in held audiences at a destination: ` +
+        'fix the broken segment file(s) so the next run removes them',
+    );
+}
+
+/** People a held audience keeps at a destination although privacy requires their removal. */
+async function privacyRemovalsHeld(wh: Warehouse, held: string[]): Promise<number> {
+  if (held.length === 0) return 0;
+  return wh.scalar(
+    `SELECT count(DISTINCT dm.customer_id) FROM destination_members dm
+     WHERE ${segmentOfSql('dm.audience')} IN (SELECT unnest(${sqlList(held)})) AND ${privacyRemovalSql('dm.customer_id')}`,
+  );
 }
 
 async function syncDestination(run: RunState, destination: Destination, audiences?: string[]): Promise<void> {

@@ -6,6 +6,7 @@ import { createCsvDestination } from '../connectors/destinations/csv/csv-destina
 import { createMetaDestination } from '../connectors/destinations/meta/destination.ts';
 import { alertReasons } from '../pipelines/ops/alerts.ts';
 import { type RunRequest, runPipeline } from '../pipelines/run.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
 import { FakeMetaGraph } from './fakes/meta-graph.ts';
 import { cli, ROOT, type Sandbox, sandbox, withDb, writeStore } from './ops-helpers.ts';
 
@@ -72,6 +73,17 @@ describe('a broken segment file', () => {
     expect(await members('viewers')).toEqual(viewers);
     expect(broken.emptied).toEqual([]);
 
+    // A viewer withdraws consent while viewers is held: the run says the removal waits for the fix.
+    const viewer = (viewers[0] as { customer_id: string }).customer_id;
+    const wh = await Warehouse.open({ path: s.db });
+    await wh
+      .run(`UPDATE customers SET ads_consent = false WHERE customer_id = $1`, [viewer])
+      .finally(() => wh.close());
+    const waiting = await run();
+    expect(waiting.warnings.join('\n')).toMatch(
+      /1 customer\(s\) without consent .* still in held audiences at a destination/,
+    );
+
     // A file that cannot even be imported says no name: every stored segment that did not load is held.
     writeSegment('viewers.ts', 'export default segment(', 2);
     const unreadable = await run();
@@ -108,6 +120,7 @@ describe('a broken segment file', () => {
     const forget = await cli(['--config', s.config, 'forget', 'c2', '--sync']);
     expect(forget.code).toBe(1);
     expect(forget.stdout).toMatch(/NOT removed yet from: csv \(1 audience\(s\)\)/);
+    expect(forget.stdout).toMatch(/Synced now \(run \S+, failed\)/);
     await withDb(s.db, async (wh) => {
       expect(await wh.scalar('SELECT count(*) FROM forget_requests WHERE synced_at IS NULL')).toBe(1);
     });
