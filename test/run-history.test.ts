@@ -214,6 +214,8 @@ describe('run history', () => {
         /before the latest stored run \(as of 2026-02-01T00:00:00.000Z\).*--dry-run/,
       );
       expect((await cli(['--config', s.config, 'run', '--as-of', '2026-01-15', '--dry-run'])).code).toBe(0);
+      const listed = await cli(['--config', s.config, 'segments']);
+      expect(listed.stdout).toMatch(/buyers .* \[dry run r\S+: not synced\]/);
     } finally {
       s.cleanup();
     }
