@@ -1,8 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetaDestination } from '../connectors/destinations/meta/destination.ts';
 import { keyedAudienceName } from '../connectors/destinations/meta/state.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { crashChildAtBatch } from './fakes/meta-crash.ts';
+import type { FakeMetaGraph } from './fakes/meta-graph.ts';
 import {
+  ACCOUNT,
   confirmedIds,
   expectedIds,
   externalId,
@@ -52,7 +58,7 @@ describe('Meta destination: one Custom Audience per audience, whatever was lost'
     expect(t.logs.join('\n')).toContain(`adopted the existing Custom Audience ${id}`);
   });
 
-  it('a run that died before storing the new id: the next run adopts the audience instead of creating another', async () => {
+  it('a create whose answer was lost with no retry left: the next run adopts the audience, not a second one', async () => {
     t = await setupMeta({ config: { retry: noRetry } });
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'wishlisted', 'true');
@@ -111,5 +117,60 @@ describe('Meta destination: one Custom Audience per audience, whatever was lost'
     );
     expect(t.fake.listRequests).toBe(1); // once for the whole sync, not once per audience
     expect(t.fake.audiences.size).toBe(4); // nothing created for c_third
+  });
+});
+
+describe('Meta destination: a run killed right after Meta created the audience', () => {
+  let dir = '';
+  let fake: FakeMetaGraph | undefined;
+  afterEach(async () => {
+    await fake?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the next run adopts it: exactly one audience (SIGKILL of a child process)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meta-adopt-'));
+    const dbPath = join(dir, 'db.duckdb');
+    const seed = await Warehouse.open({ path: dbPath });
+    await seedCustomers(seed, 10);
+    await setMembers(seed, 'wishlisted', 'true');
+    seed.close();
+    const configFor = (graphUrl: string) => ({
+      accessToken: TOKEN,
+      adAccountId: ACCOUNT,
+      graphUrl,
+      retry: noRetry,
+    });
+    const crash = await crashChildAtBatch({
+      token: TOKEN,
+      accountId: ACCOUNT,
+      kind: 'create',
+      batchSeq: 0,
+      script: 'test/fakes/meta-graph-child.ts',
+      args: (graphUrl) => [dbPath, JSON.stringify({ config: configFor(graphUrl), runId: 'killed-run' })],
+    });
+    fake = crash.fake;
+    expect(crash.exit, crash.stderr).toBe('SIGKILL');
+    expect(fake.audiences.size).toBe(1);
+
+    const wh = await Warehouse.open({ path: dbPath });
+    try {
+      expect(await wh.scalar('SELECT count(*) FROM destination_audiences')).toBe(0); // the id was never stored
+      const report = await createMetaDestination(configFor(fake.url)).sync({
+        wh,
+        runId: 'next-run',
+        asOf: new Date(),
+        dryRun: false,
+        force: false,
+        fullRefresh: false,
+        log: () => {},
+      });
+      expect(report.audiences[0]).toMatchObject({ status: 'synced', adds: 10 });
+      expect(fake.audiences.size).toBe(1);
+      const id = await externalId(wh, 'wishlisted');
+      expect(fake.memberKeys(id)).toEqual(await expectedIds(wh, 'wishlisted'));
+    } finally {
+      wh.close();
+    }
   });
 });

@@ -12,12 +12,13 @@ export interface CrashedChild {
 
 /**
  * Starts a Graph fake and a child process (`node --import tsx <script> ...args(graphUrl)`), and SIGKILLs the child
- * when it sends batch `batchSeq` of an upload of `kind`, before Meta applies it. Resolves once the child is dead.
+ * when it sends batch `batchSeq` of an upload of `kind`, before Meta applies it; or, for kind 'create', once Meta
+ * has created the audience but before the child hears of it. Resolves once the child is dead.
  */
 export async function crashChildAtBatch(options: {
   token: string;
   accountId: string;
-  kind: UploadKind;
+  kind: UploadKind | 'create';
   batchSeq: number;
   script: string;
   args: (graphUrl: string) => string[];
@@ -25,17 +26,21 @@ export async function crashChildAtBatch(options: {
 }): Promise<CrashedChild> {
   let child: ChildProcess | undefined;
   let killed = false;
+  const kill = async () => {
+    killed = true;
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child!.kill('SIGKILL');
+    await exited;
+    throw new Error('client died'); // the answer never reaches the client
+  };
   const fake = new FakeMetaGraph({
     token: options.token,
     accountId: options.accountId,
     beforeUpload: async (info) => {
-      if (!killed && info.kind === options.kind && info.batchSeq === options.batchSeq) {
-        killed = true;
-        const exited = new Promise((resolve) => child!.once('exit', resolve));
-        child!.kill('SIGKILL');
-        await exited;
-        throw new Error('client died'); // the request is never applied
-      }
+      if (!killed && info.kind === options.kind && info.batchSeq === options.batchSeq) await kill();
+    },
+    afterCreate: async () => {
+      if (!killed && options.kind === 'create') await kill();
     },
   });
   const url = await fake.start();

@@ -115,6 +115,8 @@ export interface FakeMetaGraphOptions {
   pageSize?: number;
   /** Awaited before each upload is processed, e.g. to stop a child process mid-sync. */
   beforeUpload?: (info: { kind: UploadKind; audienceId: string; batchSeq: number }) => Promise<void> | void;
+  /** Awaited after an audience was created, before the answer is sent (e.g. to kill the client right then). */
+  afterCreate?: (audienceId: string) => Promise<void> | void;
 }
 
 function graphError(code: number, message: string, extra: Record<string, unknown> = {}) {
@@ -262,6 +264,7 @@ export class FakeMetaGraph {
         result = await this.withFaults('create', undefined, res, () => this.create(node.slice(4), params), {
           rawUrl,
         });
+        if (result !== RESET) await this.options.afterCreate?.((result as { id: string }).id);
       } else if (node?.startsWith('act_') && edge === 'customaudiences' && method === 'GET') {
         result = await this.withFaults('list', undefined, res, () => this.list(node.slice(4), url), {
           rawUrl,
