@@ -294,9 +294,9 @@ async function backfillRefusal(wh: Warehouse, asOf: Date): Promise<string | unde
   const latest = await latestRealAsOf(wh);
   if (!latest || asOf.getTime() >= latest.getTime()) return undefined;
   return (
-    `--as-of ${asOf.toISOString()} is before the latest stored run (as of ${latest.toISOString()}): a real run ` +
+    `as of ${asOf.toISOString()} is before the latest stored run (as of ${latest.toISOString()}): a real run ` +
     'would rewrite audience history and send a past audience to every destination. Add --dry-run to evaluate ' +
-    'that time without storing history or syncing anything.'
+    'that time without storing history or syncing anything, or run as of a later time.'
   );
 }
 
