@@ -9,6 +9,7 @@ import {
 } from 'kysely';
 import type { Database } from '../warehouse/schema.ts';
 import { sqlString, timestampLiteral } from '../warehouse/values.ts';
+import { readableCompiler } from './readable-sql.ts';
 import type {
   ComplementsCondition,
   Condition,
@@ -35,35 +36,6 @@ const compiler = new Kysely<Database>({
     createQueryCompiler: () => new PostgresQueryCompiler(),
   },
 });
-
-/**
- * For SQL shown to people (`retarget explain`): each parameter is written as a literal where the query tree holds
- * it, so a value that looks like a placeholder (`'Under $10'`) or holds quotes stays exactly what it is.
- */
-class InliningQueryCompiler extends PostgresQueryCompiler {
-  protected override appendValue(parameter: unknown): void {
-    this.append(literal(parameter));
-  }
-}
-
-const readableCompiler = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new InliningQueryCompiler(),
-  },
-});
-
-/** Renders a parameter as a SQL literal. */
-function literal(v: unknown): string {
-  if (v instanceof Date) return timestampLiteral(v);
-  if (typeof v === 'string') return sqlString(v);
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  if (v === null || v === undefined) return 'NULL';
-  return sqlString(JSON.stringify(v));
-}
 
 const DAY_MS = 86_400_000;
 
