@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.ts';
 import { createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
 import { createMetaDestination } from '../connectors/destinations/meta/destination.ts';
+import { definitionFrom, orders, type SegmentDefinition, segment } from '../dsl/index.ts';
 import { alertReasons } from '../pipelines/ops/alerts.ts';
 import { type RunRequest, runPipeline } from '../pipelines/run.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
@@ -137,6 +138,36 @@ export default segment('buyers').describe('At least one completed order').where(
     await withDb(s.db, async (wh) => {
       expect(await wh.scalar('SELECT count(*) FROM forget_requests WHERE synced_at IS NULL')).toBe(0);
     });
+  });
+});
+
+describe('a segment that fails to evaluate', () => {
+  it('holds only its own audiences; the others evaluate and sync', async () => {
+    s = sandbox();
+    await writeStore(s.store, { customers: 4 });
+    const buyers = definitionFrom(
+      segment('buyers').describe('Buyers').where(orders().count().atLeast(1)),
+      'buyers.ts',
+    );
+    // Valid data, but DuckDB cannot compare a timestamp with this text: the query fails at run time.
+    const odd = {
+      name: 'odd',
+      description: 'Created on a date that is not a date',
+      where: { kind: 'customer', column: 'created_at', op: 'equals', value: 'not a date' },
+    } as SegmentDefinition;
+    const summary = await run({
+      segments: [
+        { file: 'buyers.ts', definition: buyers },
+        { file: 'odd.ts', definition: odd },
+      ],
+    });
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatchObject({ step: 'segments:evaluate' });
+    expect(summary.error!.message).toMatch(/^odd\.ts: cannot be evaluated: .*not a date/);
+    expect(summary.heldSegments).toEqual(['odd']);
+    expect(summary.audiences.map((a) => [a.audience, a.members])).toEqual([['buyers', 4]]);
+    const csv = summary.destinations.find((d) => d.destination === 'csv')!;
+    expect(csv.audiences.map((a) => [a.audience, a.status])).toEqual([['buyers', 'synced']]);
   });
 });
 
