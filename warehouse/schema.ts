@@ -98,6 +98,8 @@ export interface Database {
     entered: bigint;
     exited: bigint;
   };
+  /** Audiences whose audience_members rows come from a dry run (0009). */
+  audience_dry_runs: { audience: string; run_id: string; as_of: Date };
   destination_members: {
     destination: string;
     audience: string;
