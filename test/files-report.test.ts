@@ -145,12 +145,15 @@ describe('file and column names', () => {
     ]);
   });
 
-  it('a file whose name names another table than its folder is an error naming it', async () => {
+  it('a file whose name names another table than its folder fails that table, naming the file', async () => {
     write('events/2026-01-01.csv', 'event_name,occurred_at\nview_item,2026-01-01\n');
     const path = write('events/orders.csv', 'order_id,customer_id,ordered_at\no1,c1,2026-01-01\n');
+    write('products.csv', 'product_id\np1\n');
     await expect(load()).rejects.toThrow(
-      `${path}: ambiguous: the folder says events, the file name says orders; rename or move the file`,
+      `events: ${path}: ambiguous: the folder says events, the file name says orders; rename or move the file`,
     );
+    expect(await wh.scalar('SELECT count(*) FROM events')).toBe(0);
+    expect(await wh.scalar('SELECT count(*) FROM products')).toBe(1);
   });
 
   it('two columns meaning one field is an error naming both', async () => {

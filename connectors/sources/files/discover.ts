@@ -1,8 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { RAW_TABLES, type RawTable } from '../../../warehouse/table-specs.ts';
-import { FilesSourceError } from './errors.ts';
-
 export type FileFormat = 'csv' | 'json' | 'parquet';
 
 export interface SourceFile {
@@ -22,6 +20,8 @@ export interface IgnoredFile {
 export interface SourceListing {
   files: SourceFile[];
   ignored: IgnoredFile[];
+  /** Tables that must not load this run, and why (e.g. a file in their folder names another table). */
+  broken: Array<{ table: RawTable; message: string }>;
 }
 
 const FORMATS: Array<[RegExp, FileFormat]> = [
@@ -57,12 +57,13 @@ export function tableOfName(name: string): RawTable | undefined {
 /**
  * The files contract: per table, either `<dir>/<table>.<ext>` or a folder `<dir>/<table>/` of such files
  * (searched recursively). Files are returned in path order, so later exports override earlier ones. A file whose
- * name names another table than its folder is an error: loading it into either table could be wrong.
+ * name names another table than its folder breaks that folder's table: loading it into either could be wrong.
  */
 export function discoverSource(dir: string): SourceListing {
   const root = resolve(dir);
   const files: SourceFile[] = [];
   const ignored: IgnoredFile[] = [];
+  const broken: SourceListing['broken'] = [];
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     if (HIDDEN.test(entry.name)) continue;
     const full = join(root, entry.name);
@@ -71,9 +72,8 @@ export function discoverSource(dir: string): SourceListing {
       for (const path of walk(full)) {
         const inner = tableOfName(relative(full, path).split(/[\\/]/)[0]!);
         if (inner && inner !== table) {
-          throw new FilesSourceError(
-            `${path}: ambiguous: the folder says ${table}, the file name says ${inner}; rename or move the file`,
-          );
+          const message = `${path}: ambiguous: the folder says ${table}, the file name says ${inner}; rename or move the file`;
+          broken.push({ table, message });
         }
         files.push(...describe(table, path, ignored));
       }
@@ -88,7 +88,7 @@ export function discoverSource(dir: string): SourceListing {
       ? a.path.localeCompare(b.path)
       : RAW_TABLES.indexOf(a.table) - RAW_TABLES.indexOf(b.table),
   );
-  return { files, ignored };
+  return { files, ignored, broken };
 }
 
 /** The files the tables read (see discoverSource). */

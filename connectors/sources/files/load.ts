@@ -60,7 +60,7 @@ export class FilesLoadError extends FilesSourceError {
  * tried even when one fails, so one run reports every broken export; a failing table commits nothing.
  */
 export async function loadFilesSource(wh: Warehouse, options: FilesSourceOptions): Promise<FilesLoadReport> {
-  const { files: all, ignored } = discoverSource(options.dir);
+  const { files: all, ignored, broken } = discoverSource(options.dir);
   for (const f of ignored) options.log?.(`ignored ${f.path}: ${f.reason}`);
   const fresh = await withoutLoaded(wh, all);
   const tables: TableLoadSummary[] = [];
@@ -78,6 +78,8 @@ export async function loadFilesSource(wh: Warehouse, options: FilesSourceOptions
     tables.push(summary);
     if (files.length === 0) continue;
     try {
+      const problem = broken.find((b) => b.table === table);
+      if (problem) throw new FilesSourceError(problem.message);
       await loadTable(wh, table, files, summary, options);
     } catch (err) {
       if (!(err instanceof FilesSourceError || err instanceof IngestError)) throw err;
