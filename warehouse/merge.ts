@@ -115,14 +115,22 @@ async function mergeCustomers(
     : '';
   const loaded = await wh.run(
     `INSERT OR REPLACE INTO customers (${columns(spec)}, exported_at)
-     WITH fresh AS (
-       SELECT b.* FROM (SELECT * ${good}) b
-       LEFT JOIN customers c ON c.customer_id = b.customer_id
-       LEFT JOIN customer_versions v ON v.customer_id = b.customer_id AND v.fingerprint = b._fingerprint
-       WHERE (b._approximate AND b.updated_at IS NULL AND b.ads_consent AND NOT c.ads_consent
-              AND v.customer_id IS NOT NULL) IS NOT TRUE
+     WITH b AS (SELECT * ${good}),
+     -- Grants of consent the stored customer withdrew, by a version already seen, from a file dated only by its
+     -- modification time: an old file re-read or copied. Few rows: only these are looked up in the versions.
+     replays AS (
+       SELECT b.customer_id, b._fingerprint
+       FROM b JOIN customers c ON c.customer_id = b.customer_id
+       WHERE b._approximate AND b.updated_at IS NULL AND b.ads_consent AND NOT c.ads_consent
      ),
-     n AS (SELECT * FROM fresh ${newest})
+     seen AS (
+       SELECT r.* FROM replays r
+       JOIN customer_versions v ON v.customer_id = r.customer_id AND v.fingerprint = r._fingerprint
+     ),
+     n AS (
+       SELECT b.* FROM b ANTI JOIN seen ON seen.customer_id = b.customer_id AND seen._fingerprint = b._fingerprint
+       ${newest}
+     )
      SELECT ${select.join(', ')}, n._exported_at
      FROM n LEFT JOIN customers c ON c.customer_id = n.customer_id
      WHERE c.customer_id IS NULL OR c.exported_at IS NULL OR ${nv} > ${cv}
@@ -130,7 +138,8 @@ async function mergeCustomers(
   );
   await wh.run(
     `INSERT INTO customer_versions (customer_id, fingerprint)
-     SELECT DISTINCT customer_id, _fingerprint ${good} ON CONFLICT DO NOTHING`,
+     SELECT customer_id, _fingerprint ${good}
+     EXCEPT SELECT customer_id, fingerprint FROM customer_versions`,
   );
   return loaded;
 }
