@@ -7,33 +7,26 @@
  * few rows, and errors quoting the request URL. Keeps each audience's membership (keyed by EXTERN_ID) so tests can
  * assert the final state.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Fault, type FaultTarget, RESET, serveFault, type UploadKind } from './meta-graph-faults.ts';
+import {
+  digest,
+  graphError,
+  HttpFailure,
+  invalidParam,
+  missing,
+  parsePayload,
+  parseSession,
+  readBody,
+  replaceError,
+  rowKey,
+  sessionSeq,
+  str,
+  unappliedAnswer,
+} from './meta-graph-protocol.ts';
 
-const KEYS = new Set([
-  'EXTERN_ID',
-  'EMAIL',
-  'PHONE',
-  'GEN',
-  'DOBY',
-  'DOBM',
-  'DOBD',
-  'LN',
-  'FN',
-  'FI',
-  'CT',
-  'ST',
-  'ZIP',
-  'MADID',
-  'COUNTRY',
-]);
-const UNHASHED = new Set(['EXTERN_ID', 'MADID']);
-const HASH = /^[0-9a-f]{64}$/;
 export const SESSION_TIMEOUT_MS = 90 * 60_000;
-
-export type UploadKind = 'add' | 'remove' | 'replace';
-export type FaultTarget = UploadKind | 'create' | 'list';
 
 export interface FakeAudience {
   id: string;
@@ -77,33 +70,6 @@ export interface UploadLog {
   errorCode?: number;
 }
 
-export interface Fault {
-  /**
-   * 'html': an HTML page (HTTP `status`, 502 by default; 200 for a proxy that answers "OK" with a page).
-   * 'ack': HTTP 200 with a Graph-looking body that is not the batch's acknowledgement: `ack` is merged into the
-   * real answer (with afterApply) or into an answer that counts nothing.
-   */
-  kind: 'throttle' | 'server' | 'reset' | 'html' | 'error' | 'ack';
-  /** How many matching requests it hits (default 1). */
-  times?: number;
-  /** Only requests of this kind ('create' for audience creation, 'list' for reading the audience list). */
-  on?: FaultTarget;
-  audienceId?: string;
-  /** For 'throttle': minutes in estimated_time_to_regain_access (default 0). */
-  regainMinutes?: number;
-  /** For 'error': Meta error fields. */
-  code?: number;
-  subcode?: number;
-  message?: string;
-  status?: number;
-  /** For 'reset' / 'server' / 'html' / 'ack': apply the request before failing (the answer is lost, not the work). */
-  afterApply?: boolean;
-  /** For 'ack': fields that replace those of the answer, e.g. {num_received: 0}. */
-  ack?: Record<string, unknown>;
-  /** For 'error': quote the request URL (with its access_token) in the message, as some Graph errors do. */
-  echoUrl?: boolean;
-}
-
 export interface FakeMetaGraphOptions {
   token?: string;
   accountId?: string;
@@ -118,36 +84,6 @@ export interface FakeMetaGraphOptions {
   /** Awaited after an audience was created, before the answer is sent (e.g. to kill the client right then). */
   afterCreate?: (audienceId: string) => Promise<void> | void;
 }
-
-function graphError(code: number, message: string, extra: Record<string, unknown> = {}) {
-  return {
-    error: {
-      message,
-      type: code === 190 ? 'OAuthException' : 'OAuthException',
-      code,
-      ...extra,
-      fbtrace_id: `A${randomBytes(9).toString('base64url')}`,
-    },
-  };
-}
-
-class HttpFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super('graph error');
-  }
-}
-
-const invalidParam = (message: string, subcode?: number) =>
-  new HttpFailure(400, graphError(100, `(#100) ${message}`, subcode ? { error_subcode: subcode } : {}));
-const replaceError = (subcode: number, message: string) =>
-  new HttpFailure(
-    400,
-    graphError(2650, message, { error_subcode: subcode, error_user_title: 'Replace error' }),
-  );
 
 export class FakeMetaGraph {
   readonly token: string;
@@ -311,55 +247,7 @@ export class FakeMetaGraph {
     if (!fault) return apply();
     this.faultsServed.push({ kind: fault.kind, on });
     const answer = fault.afterApply ? apply() : undefined;
-    switch (fault.kind) {
-      case 'ack':
-        return { ...((answer as object | undefined) ?? request.unapplied?.() ?? {}), ...fault.ack };
-      case 'reset':
-        res.socket?.destroy();
-        return RESET;
-      case 'html':
-        // A proxy or load balancer answering instead of Graph.
-        res.writeHead(fault.status ?? 502, { 'content-type': 'text/html' });
-        res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
-        return RESET;
-      case 'server':
-        throw new HttpFailure(
-          fault.status ?? 500,
-          graphError(2, 'An unexpected error has occurred. Please retry your request later.', {
-            is_transient: true,
-          }),
-        );
-      case 'throttle': {
-        const usage = {
-          [this.accountId]: [
-            {
-              type: 'CUSTOM_AUDIENCE',
-              call_count: 100,
-              total_cputime: 40,
-              total_time: 60,
-              estimated_time_to_regain_access: fault.regainMinutes ?? 0,
-            },
-          ],
-        };
-        throw new HttpFailure(
-          400,
-          graphError(80003, 'There have been too many calls for this ad-account. Wait a bit and try again.', {
-            error_subcode: 2446079,
-            is_transient: true,
-          }),
-          { 'x-business-use-case-usage': JSON.stringify(usage) },
-        );
-      }
-      default: {
-        const message = fault.message ?? 'Invalid parameter';
-        throw new HttpFailure(
-          fault.status ?? 400,
-          graphError(fault.code ?? 100, fault.echoUrl ? `${message}: ${request.rawUrl}` : message, {
-            ...(fault.subcode ? { error_subcode: fault.subcode } : {}),
-          }),
-        );
-      }
-    }
+    return serveFault(fault, res, { ...request, answer, accountId: this.accountId });
   }
 
   /**
@@ -460,33 +348,8 @@ export class FakeMetaGraph {
   private applyUpload(kind: UploadKind, audienceId: string, params: Record<string, unknown>, log: UploadLog) {
     const audience = this.audiences.get(audienceId);
     if (!audience || audience.deleted) throw missing(audienceId);
-    const payload = parseJson(params.payload, 'payload') as { schema?: unknown; data?: unknown };
-    const schema = Array.isArray(payload.schema)
-      ? payload.schema.map(String)
-      : [String(payload.schema ?? '')];
-    for (const key of schema) if (!KEYS.has(key)) throw invalidParam(`Invalid schema key: ${key}`, 1870053);
-    if (new Set(schema).size !== schema.length) throw invalidParam('Duplicate schema keys');
-    if (!Array.isArray(payload.data) || payload.data.length === 0)
-      throw invalidParam('payload.data is empty');
-    if (payload.data.length > 10_000) throw invalidParam('Too many rows: at most 10000 per request', 1870055);
-    const rows = payload.data.map((row, i) => {
-      const r = Array.isArray(row) ? row.map((v) => String(v ?? '')) : [String(row ?? '')];
-      if (r.length !== schema.length)
-        throw invalidParam(`Row ${i} has ${r.length} values for ${schema.length} keys`);
-      r.forEach((v, j) => {
-        const key = schema[j]!;
-        if (v !== '' && !UNHASHED.has(key) && !HASH.test(v)) {
-          throw invalidParam(`Row ${i}: ${key} is not a lowercase hex SHA-256 hash`, 1870054);
-        }
-      });
-      return r;
-    });
-    const session = parseJson(params.session, 'session') as Record<string, unknown>;
-    const sessionId = String(session.session_id ?? '');
-    const seq = Number(session.batch_seq);
-    const last = session.last_batch_flag === true || session.last_batch_flag === 'true';
-    if (!/^\d+$/.test(sessionId)) throw invalidParam('session.session_id must be a 64-bit integer');
-    if (!Number.isInteger(seq) || seq < 1) throw invalidParam('session.batch_seq must be a positive integer');
+    const { schema, rows } = parsePayload(params);
+    const { sessionId, seq, last } = parseSession(params);
     Object.assign(log, { sessionId, batchSeq: seq, last, rows: rows.length });
     log.keys = rows.map((r) => rowKey(r, schema));
 
@@ -576,70 +439,4 @@ export class FakeMetaGraph {
     };
     return s.lastResponse;
   }
-}
-
-const RESET = Symbol('reset');
-
-/** A Graph-shaped answer to an upload that was not applied: it counts nothing. */
-function unappliedAnswer(audienceId: string, params: Record<string, unknown>): Record<string, unknown> {
-  const session = parseJson(params.session, 'session') as { session_id?: unknown };
-  return {
-    audience_id: audienceId,
-    session_id: String(session.session_id ?? ''),
-    num_received: 0,
-    num_invalid_entries: 0,
-    invalid_entry_samples: {},
-  };
-}
-
-function missing(id: string) {
-  return new HttpFailure(
-    400,
-    graphError(
-      100,
-      `Unsupported post request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
-      { error_subcode: 33, type: 'GraphMethodException' },
-    ),
-  );
-}
-
-function rowKey(row: string[], schema: string[]): string {
-  const i = schema.indexOf('EXTERN_ID');
-  if (i >= 0 && row[i]) return row[i]!;
-  return row.find((v) => v !== '') ?? '';
-}
-
-function digest(rows: string[][]): string {
-  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
-}
-
-function sessionSeq(params: Record<string, unknown>): number {
-  try {
-    return Number((parseJson(params.session, 'session') as { batch_seq?: unknown }).batch_seq) || 0;
-  } catch {
-    return 0;
-  }
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-
-function parseJson(v: unknown, name: string): unknown {
-  if (v && typeof v === 'object') return v;
-  if (typeof v !== 'string' || !v) throw invalidParam(`The parameter ${name} is required`);
-  try {
-    return JSON.parse(v);
-  } catch {
-    throw invalidParam(`The parameter ${name} is not valid JSON`);
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
