@@ -1,5 +1,5 @@
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
-import type { MetaConfig } from './config.ts';
+import { META_DESTINATION, type MetaConfig } from './config.ts';
 import type { MetaGraph } from './graph.ts';
 import { keyedAudienceName, saveAudienceId } from './state.ts';
 
@@ -27,7 +27,7 @@ export async function adoptOrCreateAudience(
     `Retargeting audience "${audience}"${segment ? ` (segment ${segment.segment})` : ''}, kept in sync by retarget.`;
   const name = await keyedAudienceName(wh, config.namePrefix, audience);
   const { id, adopted } = await graph.ensureAudience(name, description);
-  await saveAudienceId(wh, 'meta', audience, id);
+  await saveAudienceId(wh, META_DESTINATION, audience, id);
   log(`meta: ${audience}: ${adopted ? 'adopted the existing' : 'created'} Custom Audience ${id} ("${name}")`);
   return id;
 }
