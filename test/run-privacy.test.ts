@@ -181,5 +181,13 @@ describe('forget requests reach every destination before they count as synced', 
         { requestId: expect.any(String), destination: 'meta', audiences: 1 },
       ]);
     });
+
+    // Asked again (by email this time, the raw rows are long gone): still pending while Meta holds them.
+    await query((wh) => forgetCustomer(wh, 'user2@example.com'));
+    expect((await run()).status).toBe('failed');
+    await query(async (wh) => {
+      expect(await wh.scalar('SELECT count(*) FROM forget_requests WHERE synced_at IS NULL')).toBe(2);
+      expect((await forgetHolders(wh)).map((h) => h.destination)).toEqual(['meta', 'meta']);
+    });
   });
 });

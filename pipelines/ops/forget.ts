@@ -82,15 +82,21 @@ export interface ForgetHolder {
 
 /**
  * Where pending forget requests are still held: destination_members rows of a forgotten customer, matched by
- * hash (the raw ids are gone). A request covers its subject when it is an id, and every id it was linked to.
+ * hash (the raw ids are gone). A request covers its subject when it is an id, and every id it (or an earlier
+ * request for the same subject) was linked to.
  */
 export async function forgetHolders(wh: Warehouse): Promise<ForgetHolder[]> {
   const rows = await wh.all<{ request_id: string; destination: string; audiences: bigint }>(
-    `WITH ids AS (
-       SELECT r.request_id, f.hash FROM forget_requests r
-       JOIN forgotten_customers f ON f.kind = 'customer_id'
-         AND (f.request_id = r.request_id OR (r.subject_kind = 'customer_id' AND f.hash = r.subject_hash))
-       WHERE r.synced_at IS NULL
+    `WITH pending AS (SELECT request_id, subject_kind, subject_hash FROM forget_requests WHERE synced_at IS NULL),
+     -- A repeated request (the same person again) finds its links under the request that first recorded them.
+     owners AS (
+       SELECT request_id, request_id AS owner FROM pending
+       UNION SELECT p.request_id, f.request_id FROM pending p JOIN forgotten_customers f ON f.hash = p.subject_hash
+     ),
+     ids AS (
+       SELECT o.request_id, f.hash FROM owners o
+       JOIN forgotten_customers f ON f.kind = 'customer_id' AND f.request_id = o.owner
+       UNION SELECT request_id, subject_hash FROM pending WHERE subject_kind = 'customer_id'
      ),
      held AS (
        SELECT destination, audience, sha256(customer_id) AS hash FROM destination_members
