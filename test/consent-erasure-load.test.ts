@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
 import { forgetCustomer } from '../pipelines/ops/forget.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { cli, sandbox, withDb, writeStore } from './ops-helpers.ts';
 
 /** Consent and erasure inside the load: the newest record wins, a "no" is never undone by older or unreadable data. */
 
@@ -175,5 +176,37 @@ describe('erasure inside the load (issue 14 item 4)', () => {
         "SELECT count(*) FROM forgotten_customers WHERE kind = 'customer_id' AND hash = sha256('c9')",
       ),
     ).toBe(1);
+  });
+});
+
+describe('erasure inside the load, end to end (issue 14 item 4)', () => {
+  it('`retarget run` failing on a bad events file after `forget` leaves the forgotten customer out', async () => {
+    const s = sandbox();
+    try {
+      await writeStore(s.store, { customers: 5 });
+      expect((await cli(['--config', s.config, 'run'])).code).toBe(0);
+      const forget = await cli(['--config', s.config, 'forget', 'c3']);
+      expect(forget.code, forget.stderr).toBe(0);
+      // The old exports are read again, and this time the events are broken: the run fails in its load step.
+      const later = new Date(Date.now() + 60_000);
+      for (const f of ['customers.csv', 'orders.csv', 'order_items.csv'])
+        utimesSync(join(s.store, f), later, later);
+      writeFileSync(
+        join(s.store, 'events.csv'),
+        'customer_id,event_name,occurred_at\nc1,view_item,yesterday\n',
+      );
+      const failed = await cli(['--config', s.config, 'run']);
+      expect(failed.code, failed.stdout).toBe(1);
+      await withDb(s.db, async (w) => {
+        expect(await w.scalar('SELECT count(*) FROM customers')).toBe(4);
+        expect(await w.scalar("SELECT count(*) FROM customers WHERE customer_id = 'c3'")).toBe(0);
+        expect(await w.scalar("SELECT count(*) FROM orders WHERE customer_id = 'c3'")).toBe(0);
+        expect(await w.scalar("SELECT count(*) FROM order_items WHERE order_id = 'o3'")).toBe(0);
+        // The customers file was loaded again (committed) while the events failed.
+        expect(await w.scalar("SELECT count(*) FROM loaded_files WHERE path LIKE '%customers.csv'")).toBe(2);
+      });
+    } finally {
+      s.cleanup();
+    }
   });
 });
