@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
 import { forgetCustomer } from '../pipelines/ops/forget.ts';
+import { ingestRelation } from '../warehouse/ingest.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { cli, sandbox, withDb, writeStore } from './ops-helpers.ts';
 
@@ -176,6 +177,21 @@ describe('erasure inside the load (issue 14 item 4)', () => {
         "SELECT count(*) FROM forgotten_customers WHERE kind = 'customer_id' AND hash = sha256('c9')",
       ),
     ).toBe(1);
+  });
+});
+
+describe('erasure inside every source (issue 14 item 4)', () => {
+  it('drops a forgotten customer from a relation loaded the way GA4 loads its events', async () => {
+    await forgetCustomer(wh, 'g1'); // before any of their data arrived: the request still holds
+    const result = await ingestRelation(wh, {
+      table: 'events',
+      relationSql: `SELECT * FROM (VALUES ('g1', 'view_item', TIMESTAMP '2026-11-01'), ('g2', 'view_item', TIMESTAMP '2026-11-01'))
+        t(customer_id, event_name, occurred_at)`,
+      runId: 'r1',
+      source: 'ga4_data_api',
+    });
+    expect(result).toMatchObject({ rowsRead: 1, rowsLoaded: 1, rowsForgotten: 1 });
+    expect(await wh.all('SELECT customer_id FROM events')).toEqual([{ customer_id: 'g2' }]);
   });
 });
 
