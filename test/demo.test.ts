@@ -124,7 +124,7 @@ describe('demo store files', () => {
     expect(manifest.version).toBe(DEMO_GENERATOR_VERSION);
     expect(manifest.as_of).toBe(DEMO_AS_OF.toISOString());
     expect(Object.keys(manifest.files).sort()).toEqual([...TABLES].sort());
-    expect([...Object.values(manifest.files).flat(), 'manifest.json'].sort()).toEqual(files);
+    expect([...Object.values(manifest.files).flat(), '_manifest.json'].sort()).toEqual(files);
   });
 
   it('has exactly the contract columns of sql/migrations (without event_key and the customer version columns, optional in files)', async () => {
@@ -370,13 +370,15 @@ describe('ensureDemo', () => {
     expect(second.manifest).toEqual(manifest);
     expect(statSync(join(target, 'customers.csv')).mtimeMs).toBe(mtime);
 
-    // An older generator's demo (with a stale file) is replaced, stale file included.
+    // An older generator's demo (manifest under its old name, a stale file) is replaced, stale file included.
+    rmSync(join(target, '_manifest.json'));
     writeFileSync(join(target, 'manifest.json'), JSON.stringify({ ...manifest, version: 0 }));
     writeFileSync(join(target, 'orders.jsonl'), '{"order_id":"stale"}\n');
     const third = await ensureDemo(target);
     expect(third.generated).toBe(true);
     expect(listFiles(target)).not.toContain('orders.jsonl');
-    expect(JSON.parse(readFileSync(join(target, 'manifest.json'), 'utf8')).version).toBe(
+    expect(listFiles(target)).not.toContain('manifest.json');
+    expect(JSON.parse(readFileSync(join(target, '_manifest.json'), 'utf8')).version).toBe(
       DEMO_GENERATOR_VERSION,
     );
   });

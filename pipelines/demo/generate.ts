@@ -32,7 +32,10 @@ export interface DemoOptions {
   customers?: number;
 }
 
-const MANIFEST = 'manifest.json';
+// The leading '_' tells the files source it is not a table file (it skips such names without a warning).
+const MANIFEST = '_manifest.json';
+/** Where demos generated before the rename kept their manifest: still ours, replaced on regeneration. */
+const LEGACY_MANIFEST = 'manifest.json';
 /** Present while generating: marks a directory as ours even before the manifest exists. */
 const MARKER = '.demo-generating';
 const TABLES = ['customers', 'products', 'orders', 'order_items', 'events', 'product_complements'] as const;
@@ -126,14 +129,14 @@ function allFilesPresent(dir: string, manifest: DemoManifest): boolean {
 function prepareDirectory(dir: string): void {
   mkdirSync(dir, { recursive: true });
   const tableEntries = readdirSync(dir).filter((name) => TABLE_FILE.test(name));
-  const ours = existsSync(join(dir, MANIFEST)) || existsSync(join(dir, MARKER));
+  const ours = [MANIFEST, LEGACY_MANIFEST, MARKER].some((name) => existsSync(join(dir, name)));
   if (tableEntries.length > 0 && !ours) {
     throw new Error(
       `${dir} holds data files (${tableEntries.join(', ')}) but no demo ${MANIFEST}: refusing to overwrite it`,
     );
   }
   writeFileSync(join(dir, MARKER), '');
-  rmSync(join(dir, MANIFEST), { force: true });
+  for (const name of [MANIFEST, LEGACY_MANIFEST]) rmSync(join(dir, name), { force: true });
   for (const name of tableEntries) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
