@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { evaluateSegments, type SegmentEvaluation } from '../audiences/evaluate.ts';
 import { emptiedAudiences, segmentOfSql, storeMembership } from '../audiences/membership.ts';
 import { loadSegmentFiles, type SegmentFileFailure } from '../dsl/index.ts';
-import { privacyRemovalSql } from '../plans/guard.ts';
 import type { Destination } from '../plans/types.ts';
 import { sqlList } from '../warehouse/values.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
@@ -26,8 +25,9 @@ export interface RunState {
 }
 
 /**
- * Segments -> membership -> destinations. A broken segment holds only its own audiences (kept as stored, not
- * synced); one destination's failure never stops another; a dry run stores its evaluation marked as such.
+ * Segments -> membership -> destinations. A broken segment holds only its own audiences: their membership stays as
+ * stored, and they are still synced, so removals that privacy requires (withdrawn consent, erasure) are never
+ * held; one destination's failure never stops another; a dry run stores its evaluation marked as such.
  */
 export async function evaluateAndSync(run: RunState): Promise<void> {
   const { wh, runId, asOf, request, reporter, summary, failures, step } = run;
@@ -53,7 +53,8 @@ export async function evaluateAndSync(run: RunState): Promise<void> {
   summary.heldSegments = await heldSegments(wh, loaded.failures, summary.segments, config.segments.disabled);
   for (const name of summary.heldSegments)
     summary.warnings.push(
-      `segment '${name}' held: its definition failed, so its audiences keep their stored members and are not synced until it is fixed`,
+      `segment '${name}' held: its definition failed, so its audiences keep their stored members until it is fixed ` +
+        '(only withdrawn consent, erasures and contact changes reach destinations meanwhile)',
     );
 
   await step('audiences:store', async () => {
@@ -81,11 +82,9 @@ export async function evaluateAndSync(run: RunState): Promise<void> {
         'names and categories (`retarget validate`) and the source data',
     );
 
-  const audiences =
-    summary.heldSegments.length > 0 ? await audiencesToSync(wh, summary.heldSegments) : undefined;
   for (const destination of run.destinations) {
     // One destination's failure never stops the others: each is tried, every failure is reported.
-    await syncDestination(run, destination, audiences).catch((err: unknown) => {
+    await syncDestination(run, destination).catch((err: unknown) => {
       if (!(err instanceof StepError)) throw err;
       summary.destinations.push({ destination: destination.name, audiences: [], error: err.message });
       failures.push({ step: `sync:${destination.name}`, message: err.message });
@@ -93,24 +92,9 @@ export async function evaluateAndSync(run: RunState): Promise<void> {
   }
   // A forget request is done once no destination holds the person any more (checked, not assumed).
   if (!summary.dryRun) await markForgetRequestsSynced(wh);
-  const waiting = await privacyRemovalsHeld(wh, summary.heldSegments);
-  if (waiting > 0)
-    summary.warnings.push(
-      `${waiting} customer(s) without consent (withdrawn or erased) are still in held audiences at a destination: ` +
-        'fix the broken segment file(s) so the next run removes them',
-    );
 }
 
-/** People a held audience keeps at a destination although privacy requires their removal. */
-async function privacyRemovalsHeld(wh: Warehouse, held: string[]): Promise<number> {
-  if (held.length === 0) return 0;
-  return wh.scalar(
-    `SELECT count(DISTINCT dm.customer_id) FROM destination_members dm
-     WHERE ${segmentOfSql('dm.audience')} IN (SELECT unnest(${sqlList(held)})) AND ${privacyRemovalSql('dm.customer_id')}`,
-  );
-}
-
-async function syncDestination(run: RunState, destination: Destination, audiences?: string[]): Promise<void> {
+async function syncDestination(run: RunState, destination: Destination): Promise<void> {
   const { wh, runId, asOf, request, reporter, summary, failures } = run;
   const name = `sync:${destination.name}`;
   await run.step(name, async () => {
@@ -121,7 +105,6 @@ async function syncDestination(run: RunState, destination: Destination, audience
       dryRun: summary.dryRun,
       force: request.force ?? false,
       fullRefresh: request.fullRefresh ?? false,
-      audiences,
       log: (m) => reporter.info(m),
     });
     summary.destinations.push(report);
@@ -164,16 +147,4 @@ export async function heldSegments(
     for (const r of rows) held.add(r.segment);
   }
   return [...held].sort();
-}
-
-/** Every audience a destination may hold, except those of held segments (they are not synced anywhere). */
-async function audiencesToSync(wh: Warehouse, held: string[]): Promise<string[]> {
-  const rows = await wh.all<{ audience: string }>(
-    `SELECT audience FROM (
-       SELECT audience FROM audience_members UNION SELECT audience FROM destination_members
-       UNION SELECT audience FROM destination_audiences)
-     WHERE ${segmentOfSql('audience')} NOT IN (SELECT unnest(${sqlList(held)}))
-     ORDER BY audience`,
-  );
-  return rows.map((r) => r.audience);
 }

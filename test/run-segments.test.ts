@@ -48,7 +48,7 @@ const members = (audience: string) =>
   );
 
 describe('a broken segment file', () => {
-  it('holds only its own audiences: they keep their members, are not synced, and the run fails naming the file', async () => {
+  it('holds only its own audiences: they keep their members, and the run fails naming the file', async () => {
     s = sandbox();
     await writeStore(s.store, { customers: 6, events: 12 });
     writeSegment('viewers.ts', VIEWERS);
@@ -66,24 +66,35 @@ describe('a broken segment file', () => {
     expect(broken.error!.message).toMatch(/viewers\.ts: description: must not be empty/);
     expect(broken.heldSegments).toEqual(['viewers']);
     expect(broken.warnings.join('\n')).toMatch(/segment 'viewers' held/);
-    // The good segment evaluated and synced; the broken one kept its members and went nowhere.
+    // The good segment evaluated and synced; the broken one kept its members (nothing to send for it).
     expect(broken.audiences.map((a) => a.audience)).toEqual(['buyers']);
     expect(broken.audiences[0]).toMatchObject({ members: 8, entered: 2 });
     const csv = broken.destinations.find((d) => d.destination === 'csv')!;
-    expect(csv.audiences.map((a) => [a.audience, a.status])).toEqual([['buyers', 'synced']]);
+    expect(csv.audiences.map((a) => [a.audience, a.status])).toEqual([
+      ['buyers', 'synced'],
+      ['viewers', 'unchanged'],
+    ]);
     expect(await members('viewers')).toEqual(viewers);
     expect(broken.emptied).toEqual([]);
 
-    // A viewer withdraws consent while viewers is held: the run says the removal waits for the fix.
+    // A viewer withdraws consent while viewers is held: privacy never waits for the fix, the removal is synced.
     const viewer = (viewers[0] as { customer_id: string }).customer_id;
     const wh = await Warehouse.open({ path: s.db });
     await wh
       .run(`UPDATE customers SET ads_consent = false WHERE customer_id = $1`, [viewer])
       .finally(() => wh.close());
-    const waiting = await run();
-    expect(waiting.warnings.join('\n')).toMatch(
-      /1 customer\(s\) without consent .* still in held audiences at a destination/,
-    );
+    const withdrawn = await run();
+    expect(withdrawn.heldSegments).toEqual(['viewers']);
+    const removal = withdrawn.destinations.find((d) => d.destination === 'csv')!.audiences;
+    expect(removal.find((a) => a.audience === 'viewers')).toMatchObject({ status: 'synced', removes: 1 });
+    await withDb(s.db, async (db) => {
+      expect(
+        await db.scalar(
+          `SELECT count(*) FROM destination_members WHERE audience = 'viewers' AND customer_id = $1`,
+          [viewer],
+        ),
+      ).toBe(0);
+    });
 
     // A file that cannot even be imported says no name: every stored segment that did not load is held.
     writeSegment('viewers.ts', 'export default segment(', 2);
@@ -100,7 +111,7 @@ describe('a broken segment file', () => {
     expect(fixed.heldSegments).toEqual([]);
   });
 
-  it('validate reports every bad file; forget --sync exits 1 naming the destination that still holds the person', async () => {
+  it('validate reports every bad file; forget --sync removes the person even from a held segment', async () => {
     s = sandbox();
     await writeStore(s.store, { customers: 4 });
     expect((await cli(['--config', s.config, 'run'])).code).toBe(0);
@@ -117,13 +128,12 @@ describe('a broken segment file', () => {
     expect(validate.stderr).toMatch(/3 segment file\(s\) invalid/);
     expect(validate.stdout).toMatch(/✓ viewers/);
 
-    // buyers is held (its file is broken), so the CSV export keeps c2 and the request is not done.
+    // buyers is held (its file is broken), yet an erasure is never held: c2 leaves the CSV export now.
     const forget = await cli(['--config', s.config, 'forget', 'c2', '--sync']);
-    expect(forget.code).toBe(1);
-    expect(forget.stdout).toMatch(/NOT removed yet from: csv \(1 audience\(s\)\)/);
     expect(forget.stdout).toMatch(/Synced now \(run \S+, failed\)/);
     await withDb(s.db, async (wh) => {
-      expect(await wh.scalar('SELECT count(*) FROM forget_requests WHERE synced_at IS NULL')).toBe(1);
+      expect(await wh.scalar('SELECT count(*) FROM forget_requests WHERE synced_at IS NULL')).toBe(0);
+      expect(await wh.scalar(`SELECT count(*) FROM destination_members WHERE customer_id = 'c2'`)).toBe(0);
     });
 
     for (const f of ['a_bad.ts', 'c_dup.ts', 'd_dup.ts']) rmSync(join(s.segments, f));
