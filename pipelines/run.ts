@@ -15,6 +15,7 @@ import {
 import { ga4SourcesFromConfig, loadGa4Export, pullGa4DataApi } from '../connectors/sources/ga4/index.ts';
 import type { LoadedSegment } from '../dsl/index.ts';
 import type { Destination, DestinationReport } from '../plans/types.ts';
+import { redact } from '../shared/redact.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import {
   type AlertDelivery,
@@ -246,15 +247,17 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     }
     if (failures.length > 0) {
       summary.status = 'failed';
-      summary.error =
+      const message =
         failures.length === 1
-          ? failures[0]
-          : { step: failures[0]!.step, message: failures.map((f) => `${f.step}: ${f.message}`).join('; ') };
+          ? failures[0]!.message
+          : failures.map((f) => `${f.step}: ${f.message}`).join('; ');
+      summary.error = { step: failures[0]!.step, message: redact(message) };
     }
     await finishRun(wh, runId, summary.status, summary.error?.message);
   } catch (err) {
     const step = err instanceof StepError ? err.step : err instanceof RunCancelled ? err.point : 'run';
-    const message = (err as Error).message ?? String(err);
+    // Redacted here too: the summary is printed and returned (--json), not only stored.
+    const message = redact((err as Error).message ?? String(err));
     summary.status = err instanceof RunCancelled ? 'cancelled' : 'failed';
     summary.error = { step, message };
     await finishRun(wh, runId, summary.status, `${step}: ${message}`).catch(() => {});

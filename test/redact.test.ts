@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { terminalReporter } from '../pipelines/cli/reporter.ts';
 import { finishRun, recordStep, startRun } from '../pipelines/run-records.ts';
 import { redact } from '../shared/redact.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
@@ -108,5 +109,20 @@ describe('the CLI prints errors redacted', () => {
     } finally {
       s.cleanup();
     }
+  });
+});
+
+describe('progress lines are printed redacted', () => {
+  it('a source or destination message quoting an email or a secret reaches the terminal without it', () => {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+    process.env.RETARGET_TEST_SECRET_TOKEN = TOKEN;
+    try {
+      terminalReporter(stream).info(`rejected jane.doe@example.com with ${encodeURIComponent(TOKEN)}`);
+    } finally {
+      delete process.env.RETARGET_TEST_SECRET_TOKEN;
+    }
+    expect(lines.join('')).toMatch(/rejected <email> with </);
+    expect(lines.join('')).not.toMatch(/jane|EAAB/);
   });
 });

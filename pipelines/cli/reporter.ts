@@ -1,4 +1,5 @@
 import { SingleBar } from 'cli-progress';
+import { redact } from '../../shared/redact.ts';
 import type { Reporter } from '../run.ts';
 
 /** Human progress on stderr (stdout stays clean for --json): a line per step, a bar for long steps on a TTY. */
@@ -31,7 +32,7 @@ export function terminalReporter(stream: NodeJS.WriteStream = process.stderr, qu
       bar.update(done, { label });
     },
     info(message) {
-      write(`    ${message}`);
+      write(`    ${redact(message)}`); // sources and destinations log messages that may quote an error
     },
   };
 }
