@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createIdentifierTable } from '../connectors/destinations/identifiers/normalize.ts';
-import { phoneParses } from '../connectors/destinations/identifiers/phones.ts';
+import { phoneParser, phoneParses } from '../connectors/destinations/identifiers/phones.ts';
+import { forgetCustomer } from '../pipelines/ops/forget.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 
 type Raw = Partial<
@@ -165,5 +166,83 @@ describe('shared identifier normalisation (inside DuckDB)', () => {
       encoding: 'utf8',
     });
     expect(JSON.parse(out)).toEqual({ atImport: false, afterUse: true, schema: 9 });
+  });
+});
+
+describe('parsed phone numbers are kept (phone_numbers) and never outlive the customer', () => {
+  let db: Warehouse;
+  beforeEach(async () => {
+    db = await Warehouse.open({ path: ':memory:' });
+    await db.run(
+      `INSERT INTO customers (customer_id, email, phone, country, ads_consent) VALUES
+       ('c1', 'c1@example.com', '06 1234 5678', 'IT', true),
+       ('c2', 'c2@example.com', '06 1234 5678', 'Italia', true),
+       ('c3', 'c3@example.com', '(415) 555-0132', 'US', true),
+       ('c4', 'c4@example.com', '8 (912) 345-67-89', 'RU', true),
+       ('c5', 'c5@example.com', '07911 123456', NULL, true)`,
+    );
+  });
+  afterEach(() => db.close());
+
+  /** Normalises `where` customers, as a sync does; returns the phones parsed and the E.164 per customer. */
+  async function sync(where = 'true') {
+    const before = phoneParses();
+    await createIdentifierTable(db, 'ids', `SELECT * FROM customers WHERE ${where}`, [], {
+      defaultCountry: 'gb',
+    });
+    const rows = await db.all<{ customer_id: string; phone: string | null }>(
+      'SELECT customer_id, phone FROM ids ORDER BY customer_id',
+    );
+    return {
+      parses: phoneParses() - before,
+      phones: Object.fromEntries(rows.map((r) => [r.customer_id, r.phone])),
+    };
+  }
+  const entries = () =>
+    db.all<{ phone: string; country: string; e164: string | null }>(
+      'SELECT phone, country, e164 FROM phone_numbers ORDER BY phone, country',
+    );
+
+  it('parses a number once: the next sync, and other audiences with the same customers, parse none', async () => {
+    const first = await sync();
+    expect(first.parses).toBe(4); // c1 and c2 share a number and a country
+    expect(first.phones).toEqual({
+      c1: '+390612345678',
+      c2: '+390612345678',
+      c3: '+14155550132',
+      c4: '+79123456789',
+      c5: '+447911123456',
+    });
+    expect(await entries()).toHaveLength(4);
+    expect(await sync()).toEqual({ ...first, parses: 0 });
+    expect((await sync("customer_id IN ('c2', 'c3')")).parses).toBe(0);
+    await db.run("INSERT INTO customers (customer_id, phone, country) VALUES ('c6', '030 1234567', 'DE')");
+    expect((await sync()).parses).toBe(1); // only the new number
+  });
+
+  it('parses again what another library version parsed', async () => {
+    await sync();
+    await db.run("UPDATE phone_numbers SET parser = 'libphonenumber-js 0.0.1 min' WHERE country = 'it'");
+    const again = await sync();
+    expect(again.parses).toBe(1);
+    expect(again.phones.c1).toBe('+390612345678');
+    expect(await db.all('SELECT DISTINCT parser FROM phone_numbers')).toEqual([{ parser: phoneParser() }]);
+  });
+
+  it("forget removes the person's parsed number", async () => {
+    await sync();
+    await forgetCustomer(db, 'c4@example.com');
+    expect((await entries()).map((e) => e.phone)).toEqual(['(415) 555-0132', '06 1234 5678', '07911 123456']);
+  });
+
+  it('a changed number or country leaves no entry of the old one after the next sync', async () => {
+    await sync();
+    await db.run("UPDATE customers SET phone = '06 9876 5432' WHERE customer_id = 'c4'");
+    await db.run("UPDATE customers SET country = 'CA' WHERE customer_id = 'c3'");
+    await sync("customer_id = 'c1'"); // any sync sweeps, whoever its audience holds
+    expect(await entries()).toEqual([
+      { phone: '06 1234 5678', country: 'it', e164: '+390612345678' },
+      { phone: '07911 123456', country: 'gb', e164: '+447911123456' },
+    ]);
   });
 });

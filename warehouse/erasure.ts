@@ -177,6 +177,11 @@ function purgeStatements(): Array<[string, string]> {
     ['audience_members', `DELETE FROM audience_members WHERE ${inIds}`],
     ['audience_membership_history', `DELETE FROM audience_membership_history WHERE ${inIds}`],
     ['customer_versions', `DELETE FROM customer_versions WHERE ${inIds}`],
+    // Parsed phone numbers are keyed by the raw number: every entry of the person's number goes.
+    [
+      'phone_numbers',
+      `DELETE FROM phone_numbers WHERE phone IN (SELECT phone FROM customers WHERE ${inIds})`,
+    ],
     ['customers', `DELETE FROM customers WHERE ${inIds}`],
   ];
 }

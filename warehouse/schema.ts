@@ -18,6 +18,8 @@ export interface Database {
     exported_at: Date | null;
   };
   customer_versions: { customer_id: string; fingerprint: string };
+  /** Phone numbers parsed to E.164 (0011), keyed by the raw number and the country it was read in. */
+  phone_numbers: { phone: string; country: string; e164: string | null; parser: string; parsed_at: Date };
   products: {
     product_id: string;
     name: string | null;

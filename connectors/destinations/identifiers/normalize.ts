@@ -2,7 +2,7 @@ import { sqlIdent, sqlString } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { createTempVarcharTable } from './bulk.ts';
 import { countryKeys, lookupKeySql } from './countries.ts';
-import { createPhoneTable } from './phones.ts';
+import { createPhoneTable, dropOrphanPhones } from './phones.ts';
 import { usStateKeys } from './regions.ts';
 
 /**
@@ -27,8 +27,9 @@ let tableCounter = 0;
 /**
  * Creates TEMP TABLE `target` holding, for every row of `sourceSql` (customer_id and the contact columns, `params`
  * bound), its normalised identifiers: customer_id, email, phone, fn, ln, ct, st, zip, country, and fn_h ...
- * country_h, the SHA-256 hex of those plain values (NULL when the value is NULL). Phones are parsed once per distinct
- * (number, country) pair in JS and joined back; everything else stays in SQL.
+ * country_h, the SHA-256 hex of those plain values (NULL when the value is NULL). Phones come from phone_numbers,
+ * where a (number, country) pair is parsed in JS only the first time it is seen; everything else stays in SQL.
+ * Ends by deleting the phone_numbers entries of numbers no customer has any more.
  */
 export async function createIdentifierTable(
   wh: Warehouse,
@@ -44,13 +45,14 @@ export async function createIdentifierTable(
     states: `${t}_states`,
     dc: `${t}_dc`,
     phones: `${t}_phones`,
+    cc: `${t}_cc`,
   };
   const id = (k: keyof typeof tables) => sqlIdent(tables[k]);
   const defaultCountry = sqlString((options.defaultCountry ?? '').toLowerCase().replace(/[^a-z]/g, ''));
   try {
     await wh.run(
       `CREATE TEMP TABLE ${id('src')} AS SELECT customer_id::VARCHAR AS customer_id, email::VARCHAR AS email,
-         ${ws('phone::VARCHAR')} AS phone, first_name::VARCHAR AS first_name, last_name::VARCHAR AS last_name,
+         phone::VARCHAR AS phone, first_name::VARCHAR AS first_name, last_name::VARCHAR AS last_name,
          city::VARCHAR AS city, state::VARCHAR AS state, zip::VARCHAR AS zip, coalesce(country::VARCHAR, '') AS country
        FROM (${sourceSql})`,
       params,
@@ -68,12 +70,27 @@ export async function createIdentifierTable(
       wh,
       tables.phones,
       `SELECT DISTINCT s.phone AS raw, dc.phone_country AS country
-       FROM ${id('src')} s JOIN ${id('dc')} dc ON dc.raw = s.country WHERE s.phone <> ''`,
+       FROM ${id('src')} s JOIN ${id('dc')} dc ON dc.raw = s.country WHERE ${ws('s.phone')} <> ''`,
     );
     await wh.run(`CREATE OR REPLACE TEMP TABLE ${sqlIdent(target)} AS ${identifiersSql(id)}`);
+    await dropOrphanPhones(wh, await customerPhonesSql(wh, tables.cc, tables.countries));
   } finally {
     for (const name of Object.values(tables)) await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(name)}`);
   }
+}
+
+/**
+ * Every customer's stored phone and the ISO alpha-2 of their country (NULL when unrecognised), as SQL; creates
+ * the table of customer country spellings `cc` it joins.
+ */
+async function customerPhonesSql(wh: Warehouse, cc: string, countries: string): Promise<string> {
+  await wh.run(
+    `CREATE TEMP TABLE ${sqlIdent(cc)} AS
+     SELECT r.raw, k.iso2 FROM (SELECT DISTINCT coalesce(country, '') AS raw FROM customers) r
+     LEFT JOIN ${sqlIdent(countries)} k ON k.alias_key = ${lookupKeySql('r.raw')}`,
+  );
+  return `SELECT c.phone, cc.iso2 AS country FROM customers c
+    JOIN ${sqlIdent(cc)} cc ON cc.raw = coalesce(c.country, '') WHERE c.phone IS NOT NULL`;
 }
 
 /** SQL for a dictionary: each distinct raw value of a column, its normalised value and that value's hash. */
