@@ -360,5 +360,10 @@ describe('GA4 configuration', () => {
       ga4SourcesFromConfig({ propertyId: '42', reports: [{ name: 'X', kind: 'items', metrics: {} }] }, {}),
     ).toThrow(/ga4.reports.0.name: use lower_snake_case.*ga4.reports.0.metrics: 1 to 10 metrics/);
     expect(() => ga4SourcesFromConfig({ export: { trailingDays: 3 } }, {})).toThrow(/ga4.export.paths/);
+    // A misspelt setting is an error naming it, never a silently disabled source.
+    expect(() => ga4SourcesFromConfig({ propertyID: '42' }, {})).toThrow(
+      /ga4.propertyId: .*ga4: Unrecognized key: "propertyID"/,
+    );
+    expect(() => ga4SourcesFromConfig({ export: { paths: 'a', trailingDay: 2 } }, {})).toThrow(/trailingDay/);
   });
 });

@@ -25,21 +25,25 @@ const reportBase = {
 };
 
 /** One `events` row per metric: each item-scoped metric counts one event (itemsViewed -> view_item). */
-const itemsReport = z.object({
-  ...reportBase,
-  kind: z.literal('items'),
-  metrics: z
-    .record(apiName, eventName)
-    .refine((m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 10, '1 to 10 metrics'),
-});
+const itemsReport = z
+  .object({
+    ...reportBase,
+    kind: z.literal('items'),
+    metrics: z
+      .record(apiName, eventName)
+      .refine((m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 10, '1 to 10 metrics'),
+  })
+  .strict();
 
 /** Event name from the `eventName` dimension, count from one (event-scoped) metric. */
-const eventsReport = z.object({
-  ...reportBase,
-  kind: z.literal('events'),
-  eventNames: z.array(eventName).min(1),
-  countMetric: apiName.default('eventCount'),
-});
+const eventsReport = z
+  .object({
+    ...reportBase,
+    kind: z.literal('events'),
+    eventNames: z.array(eventName).min(1),
+    countMetric: apiName.default('eventCount'),
+  })
+  .strict();
 
 export const ga4ReportSchema = z.discriminatedUnion('kind', [itemsReport, eventsReport]);
 export type Ga4ReportDefinition = z.output<typeof ga4ReportSchema>;
@@ -105,6 +109,7 @@ export const ga4ConfigSchema = z
     maxRejectShare: z.number().min(0).max(1).default(0.05),
     reports: z.array(ga4ReportSchema).min(1).prefault(DEFAULT_GA4_REPORTS),
   })
+  .strict()
   .superRefine((c, ctx) => {
     if (c.insecure && !c.endpoint)
       ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'insecure mode needs an endpoint' });
@@ -172,13 +177,15 @@ export function ga4ExportPathsFromEnv(env: Env = process.env): string[] | undefi
   return paths.length ? paths : undefined;
 }
 
-export const ga4ExportSchema = z.object({
-  /** Export files, folders or globs. */
-  paths: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  trailingDays: z.number().int().min(0).max(30).default(3),
-  eventNames: z.array(eventName).min(1).optional(),
-  maxRejectShare: z.number().min(0).max(1).default(0.05),
-});
+export const ga4ExportSchema = z
+  .object({
+    /** Export files, folders or globs. */
+    paths: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    trailingDays: z.number().int().min(0).max(30).default(3),
+    eventNames: z.array(eventName).min(1).optional(),
+    maxRejectShare: z.number().min(0).max(1).default(0.05),
+  })
+  .strict();
 export type Ga4ExportConfig = z.output<typeof ga4ExportSchema>;
 
 export interface Ga4Sources {
@@ -200,7 +207,9 @@ export function ga4SourcesFromConfig(
   const { export: exportSection, ...apiSection } = section ?? {};
   const sources: Ga4Sources = {};
   const api = { ...apiSection, ...envFields(env) };
-  if (api.propertyId !== undefined) sources.dataApi = parseGa4Config(api as Ga4ConfigInput);
+  // Any Data API setting without a property id is an error (a misspelt propertyId must not switch GA4 off quietly).
+  if (api.propertyId !== undefined || Object.keys(apiSection).length > 0)
+    sources.dataApi = parseGa4Config(api as Ga4ConfigInput);
   const envPaths = ga4ExportPathsFromEnv(env);
   const exp = {
     ...((exportSection as Record<string, unknown> | undefined) ?? {}),
