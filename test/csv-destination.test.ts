@@ -277,7 +277,7 @@ describe('CSV destination: spreadsheet-safe cells', () => {
     expect(readFileSync(join(dir, 'wishlisted.csv'), 'utf8')).toBe(
       [
         '"customer_id","email","phone","first_name","last_name","city","state","zip","country","attributes"',
-        `"f1","'@SUM(1+1)@x.example","'+1 415 555 0132","'=HYPERLINK(""http://evil.example"",""x"")","'+cmd|' /C calc'!A0","'-2+3","'\t=1+1","'\r=1+1","US","{""n"":1}"`,
+        `"f1","'@SUM(1+1)@x.example","+1 415 555 0132","'=HYPERLINK(""http://evil.example"",""x"")","'+cmd|' /C calc'!A0","'-2+3","'\t=1+1","'\r=1+1","US","{""n"":1}"`,
         `"f2","plain@x.example",,"Ann","O'Neil, Jr.","Lyon",,"69001","FR","{""n"":1}"`,
         '',
       ].join('\n'),

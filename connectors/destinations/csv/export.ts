@@ -9,9 +9,13 @@ const EXPORT_TABLE = 'csv_export_rows';
  * A cell as written to the file, safe to open in a spreadsheet (OWASP, CSV injection): a value starting with
  * = + - @ tab or carriage return would be run as a formula, so it gets a leading single quote. Only the file
  * changes: plans and other destinations read the stored values. Every cell is also quoted (FORCE_QUOTE).
+ * International phone numbers (`+44 20 7946 0958`) stay as they are: made only of digits, spaces and
+ * ( ) . - they can call no function, and a quote would break them for whoever uploads the file elsewhere.
  */
 function spreadsheetSafe(column: string): string {
-  return `CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || ${column} ELSE ${column} END`;
+  return `CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+                AND NOT regexp_full_match(${column}, '\\+[0-9][0-9 ().-]*')
+           THEN '''' || ${column} ELSE ${column} END`;
 }
 
 /** Every consented member's export row, once, sorted by audience so each file's COPY reads only its own rows. */
