@@ -31,12 +31,18 @@ export async function merge(
   );
   switch (spec.merge) {
     case 'upsert':
+      // Export times order a key's rows in the batch (and version customers); without repeats they decide nothing.
+      if (!spec.versioned && !repeats)
+        return wh.run(
+          `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${columns(spec)})
+           SELECT ${columns(spec)} FROM ${sqlIdent(staging)} WHERE _reason IS NULL`,
+        );
       return withSourceTimes(wh, staging, times, (good) =>
         spec.versioned
           ? mergeCustomers(wh, spec, good, repeats > 0)
           : wh.run(
               `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${columns(spec)})
-               SELECT ${columns(spec)} ${good} ${repeats ? `QUALIFY ${newestFirst(key, '_exported_at')} = 1` : ''}`,
+               SELECT ${columns(spec)} ${good} QUALIFY ${newestFirst(key, '_exported_at')} = 1`,
             ),
       );
     case 'events':
