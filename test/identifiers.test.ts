@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createIdentifierTable } from '../connectors/destinations/identifiers/normalize.ts';
 import { phoneParser, phoneParses } from '../connectors/destinations/identifiers/phones.ts';
-import { forgetCustomer } from '../pipelines/ops/forget.ts';
+import { dropForgottenCustomers, forgetCustomer } from '../pipelines/ops/forget.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 
 type Raw = Partial<
@@ -244,5 +244,12 @@ describe('parsed phone numbers are kept (phone_numbers) and never outlive the cu
       { phone: '06 1234 5678', country: 'it', e164: '+390612345678' },
       { phone: '07911 123456', country: 'gb', e164: '+447911123456' },
     ]);
+  });
+
+  it('every run, once loaded, deletes parsed numbers no customer holds any more (even with no sync)', async () => {
+    await sync();
+    await db.run("UPDATE customers SET phone = NULL WHERE customer_id = 'c4'");
+    await dropForgottenCustomers(db); // what a run calls after its loads
+    expect((await entries()).map((e) => e.phone)).toEqual(['(415) 555-0132', '06 1234 5678', '07911 123456']);
   });
 });

@@ -99,11 +99,16 @@ function tally(wh: Warehouse, counts: Record<string, number>): void {
 /**
  * What forgotten people's rows the loads since the last call dropped, plus a safety-net purge of anything
  * stored (e.g. rows written by a path that does not load through the ingest). Cheap when nobody was forgotten.
+ * Also deletes parsed phone numbers (phone_numbers) that no customer holds any more.
  */
 export async function dropForgottenCustomers(wh: Warehouse): Promise<PurgeResult> {
   const dropped = droppedByLoads.get(wh) ?? {};
   droppedByLoads.delete(wh);
   const result: PurgeResult = { customers: dropped.customers ?? 0, deleted: { ...dropped } };
+  // Parsed phone numbers are raw PII: none outlives the last customer holding it, whatever this run syncs.
+  await wh.run(
+    'DELETE FROM phone_numbers WHERE phone NOT IN (SELECT phone FROM customers WHERE phone IS NOT NULL)',
+  );
   if ((await wh.scalar('SELECT count(*) FROM forgotten_customers')) === 0) return result;
   const purge = await wh.transaction(() => purgeForgotten(wh, 'reload'));
   result.customers += purge.customers;
