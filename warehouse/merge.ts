@@ -101,8 +101,10 @@ async function withSourceTimes<T>(
 /**
  * Customers: a version's time is its `updated_at` when the export has one, else its file's export time. A stored
  * customer is replaced only by a version at least as new; at exactly the same version a withdrawal stays (false
- * wins). Every version read is remembered by fingerprint: when a version's time is only a modification time, a
- * version already seen (an old file re-read, or copied) never grants consent that the stored version withdrew.
+ * wins). Every version read is remembered by fingerprint with the time it was first seen: when a version's time is
+ * only a modification time, a version already seen (an old file re-read, restored or copied, in this batch or an
+ * earlier one) keeps that first time, so it never looks newer than it is, and never grants consent that the
+ * stored version withdrew.
  */
 async function mergeCustomers(
   wh: Warehouse,
@@ -110,18 +112,16 @@ async function mergeCustomers(
   good: string,
   repeats: boolean,
 ): Promise<number> {
-  const [nv, cv] = ['COALESCE(n.updated_at, n._exported_at)', 'COALESCE(c.updated_at, c.exported_at)'];
+  const [nv, cv] = ['n._version_at', 'COALESCE(c.updated_at, c.exported_at)'];
   const select = spec.columns.map((c) =>
     c.name === 'ads_consent'
       ? `CASE WHEN ${nv} = ${cv} THEN n.ads_consent AND c.ads_consent ELSE n.ads_consent END`
       : `n.${sqlIdent(c.name)}`,
   );
-  const newest = repeats
-    ? `QUALIFY ${newestFirst('customer_id', 'COALESCE(updated_at, _exported_at)')} = 1`
-    : '';
+  const newest = repeats ? `QUALIFY ${newestFirst('customer_id', '_version_at')} = 1` : '';
   const loaded = await wh.run(
     `INSERT OR REPLACE INTO customers (${columns(spec)}, exported_at)
-     WITH b AS (SELECT * ${good}),
+     WITH b AS (${versionedSql(good)}),
      -- Grants of consent the stored customer withdrew, by a version already seen, from a file dated only by its
      -- modification time: an old file re-read or copied. Few rows: only these are looked up in the versions.
      replays AS (
@@ -137,17 +137,34 @@ async function mergeCustomers(
        SELECT b.* FROM b ANTI JOIN seen ON seen.customer_id = b.customer_id AND seen._fingerprint = b._fingerprint
        ${newest}
      )
-     SELECT ${select.join(', ')}, n._exported_at
+     SELECT ${select.join(', ')}, CASE WHEN n.updated_at IS NULL THEN n._version_at ELSE n._exported_at END
      FROM n LEFT JOIN customers c ON c.customer_id = n.customer_id
      WHERE c.customer_id IS NULL OR c.exported_at IS NULL OR ${nv} > ${cv}
         OR (${nv} = ${cv} AND n._exported_at >= c.exported_at)`,
   );
   await wh.run(
-    `INSERT INTO customer_versions (customer_id, fingerprint)
-     SELECT customer_id, _fingerprint ${good}
-     EXCEPT SELECT customer_id, fingerprint FROM customer_versions`,
+    `INSERT INTO customer_versions (customer_id, fingerprint, first_seen_at)
+     SELECT customer_id, _fingerprint, min(_version_at) FROM (${versionedSql(good)}) b
+     WHERE NOT EXISTS (SELECT 1 FROM customer_versions v
+                       WHERE v.customer_id = b.customer_id AND v.fingerprint = b._fingerprint)
+     GROUP BY customer_id, _fingerprint`,
   );
   return loaded;
+}
+
+/**
+ * The good rows with `_version_at`: `updated_at` when the export has one; for a file dated only by its
+ * modification time, the earliest time the same version was seen (stored, or in this batch); else the export time.
+ */
+function versionedSql(good: string): string {
+  return `SELECT b0.*, CASE
+            WHEN b0.updated_at IS NOT NULL THEN b0.updated_at
+            WHEN b0._approximate THEN least(
+              (SELECT min(v.first_seen_at) FROM customer_versions v
+               WHERE v.customer_id = b0.customer_id AND v.fingerprint = b0._fingerprint),
+              min(b0._exported_at) OVER (PARTITION BY b0.customer_id, b0._fingerprint))
+            ELSE b0._exported_at END AS _version_at
+          FROM (SELECT * ${good}) b0`;
 }
 
 /** Events: insert those whose event_key is new. */

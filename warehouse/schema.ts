@@ -17,7 +17,7 @@ export interface Database {
     updated_at: Date | null;
     exported_at: Date | null;
   };
-  customer_versions: { customer_id: string; fingerprint: string };
+  customer_versions: { customer_id: string; fingerprint: string; first_seen_at: Date | null };
   /** Phone numbers parsed to E.164 (0011), keyed by the raw number and the country it was read in. */
   phone_numbers: { phone: string; country: string; e164: string | null; parser: string; parsed_at: Date };
   products: {
