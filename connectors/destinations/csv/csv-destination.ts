@@ -59,12 +59,11 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
       const plan = await buildAllAudiencesPlan(wh, {
         destination: name,
         audiences: ctx.audiences,
-        desiredSql: `SELECT m.audience, m.customer_id,
-                       md5(concat_ws(chr(31), ${CONTACT_COLUMNS.map((c) => `COALESCE(c.${c}, '')`).join(', ')},
-                                     COALESCE(CAST(m.attributes AS VARCHAR), ''))) AS fingerprint,
+        desiredSql: `SELECT audience, customer_id,
+                       md5(concat_ws(chr(31), ${CONTACT_COLUMNS.map((c) => `COALESCE(${c}, '')`).join(', ')},
+                                     COALESCE(CAST(attributes AS VARCHAR), ''))) AS fingerprint,
                        NULL AS payload
-                     FROM audience_members m JOIN customers c ON c.customer_id = m.customer_id
-                     WHERE c.ads_consent`,
+                     FROM sendable_members`,
       });
       try {
         const started = new Date();

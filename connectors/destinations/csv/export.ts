@@ -20,12 +20,11 @@ function spreadsheetSafe(column: string): string {
 
 /** Every consented member's export row, once, sorted by audience so each file's COPY reads only its own rows. */
 export async function stageExport(wh: Warehouse): Promise<string> {
-  const cells = ['customer_id', ...CONTACT_COLUMNS].map((c) => `${spreadsheetSafe(`c.${c}`)} AS ${c}`);
+  const cells = ['customer_id', ...CONTACT_COLUMNS].map((c) => `${spreadsheetSafe(`m.${c}`)} AS ${c}`);
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${EXPORT_TABLE} AS
      SELECT m.audience, ${cells.join(', ')}, ${spreadsheetSafe('CAST(m.attributes AS VARCHAR)')} AS attributes
-     FROM audience_members m JOIN customers c ON c.customer_id = m.customer_id
-     WHERE c.ads_consent
+     FROM sendable_members m
      ORDER BY m.audience, m.customer_id`,
   );
   return EXPORT_TABLE;

@@ -73,7 +73,6 @@ function metaRowsSql(identifiers: string): string {
 
 /** Raw contact fields of an audience's consented members ($1 = audience). No customers row means not sent. */
 export function audienceSourceSql(audienceParam = '$1'): string {
-  return `SELECT c.customer_id, c.email, c.phone, c.first_name, c.last_name, c.city, c.state, c.zip, c.country
-    FROM audience_members m JOIN customers c ON c.customer_id = m.customer_id
-    WHERE m.audience = ${audienceParam} AND c.ads_consent`;
+  return `SELECT customer_id, email, phone, first_name, last_name, city, state, zip, country
+    FROM sendable_members WHERE audience = ${audienceParam}`;
 }
