@@ -47,3 +47,20 @@ export async function migrate(connection: DuckDBConnection, dir = MIGRATIONS_DIR
   }
   return ran;
 }
+
+/** Migrations a database has not applied yet (read-only openers cannot apply them, and must not misread the schema). */
+export async function pendingMigrations(
+  connection: DuckDBConnection,
+  dir = MIGRATIONS_DIR,
+): Promise<string[]> {
+  const table = await connection.runAndReadAll(
+    "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'schema_migrations'",
+  );
+  if (Number(table.getRowObjectsJS()[0]?.n ?? 0) === 0)
+    return listMigrations(dir).map((m) => `${m.version}_${m.name}`);
+  const done = await connection.runAndReadAll('SELECT version FROM schema_migrations');
+  const applied = new Set(done.getRowObjectsJS().map((r) => Number(r.version)));
+  return listMigrations(dir)
+    .filter((m) => !applied.has(m.version))
+    .map((m) => `${m.version}_${m.name}`);
+}

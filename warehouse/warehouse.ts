@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Kysely } from 'kysely';
 import { DuckDBDialect } from './kysely-dialect.ts';
-import { migrate } from './migrations.ts';
+import { migrate, pendingMigrations } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { toDuckValues } from './values.ts';
 
@@ -48,6 +48,19 @@ export class Warehouse {
     if (isNew && !options.readOnly) chmodSync(path, 0o600); // customer PII: owner only
     const wh = new Warehouse(inMemory ? ':memory:' : path, instance, connection);
     if (!options.readOnly) await migrate(connection);
+    else {
+      const pending = await pendingMigrations(connection).catch((err: Error) => {
+        wh.close();
+        throw err;
+      });
+      if (pending.length > 0) {
+        wh.close();
+        throw new Error(
+          `${path} was written by an older retarget (schema changes ${pending.join(', ')} not applied yet); ` +
+            'run `retarget run` (or `npm start` for the demo) once to upgrade it: read-only commands cannot',
+        );
+      }
+    }
     return wh;
   }
 
