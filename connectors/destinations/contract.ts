@@ -58,7 +58,7 @@ export interface UploadBatch {
   total: number;
 }
 
-/** What the vendor answered for an accepted batch; stored by the runner in the same transaction as the rows. */
+/** What the vendor answered for an accepted batch; handed to `onConfirmed` in the transaction confirming its rows. */
 export interface BatchAck {
   /** Rows the vendor reported invalid (they are still confirmed: resending them would fail the same way). */
   invalid?: number;
@@ -93,10 +93,23 @@ export interface BatchDestination {
   sendRemoves(op: AudienceOp, batch: UploadBatch): Promise<BatchAck>;
   /** Replaces the whole membership, batch by batch (only when capabilities.replace). */
   replace?(op: AudienceOp, batch: UploadBatch): Promise<BatchAck>;
+  /**
+   * Stores the destination's own record of an accepted batch (e.g. its request id), called inside the runner's
+   * transaction that confirms the batch's rows, so both are kept or lost together.
+   */
+  onConfirmed?(op: AudienceOp, batch: UploadBatch, ack: BatchAck): Promise<void>;
   /** How many of the leading rows fit in one request of `action` (byte limits); default: all of them. */
   fitRows?(action: UploadBatch['action'], rows: MemberRow[], externalId: string): number;
   /** One row as it would be sent, for --dry-run samples (hashed, never raw). */
   sample(row: MemberRow): Record<string, string>;
+  /**
+   * A replace a crash interrupted (its first request wiped the vendor's membership, its last never went out):
+   * 'resume' sends the rest through `replace` (the vendor's session continues), 'redo' replaces again from the
+   * start, undefined when there is none. Only for destinations whose replace spans several requests.
+   */
+  interruptedReplace?(op: AudienceOp): Promise<'resume' | 'redo' | undefined>;
+  /** How to get a new vendor audience once the old one was deleted on the vendor's side (ends the failure). */
+  recreateHint?(audience: string): string;
   /** Removes secrets from a message before it is logged or stored. */
   redact?(message: string): string;
 }

@@ -1,14 +1,14 @@
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
-import { META_DESTINATION, type MetaConfig } from './config.ts';
+import type { MetaConfig } from './config.ts';
 import type { MetaGraph } from './graph.ts';
-import { keyedAudienceName, saveAudienceId } from './state.ts';
+import { keyedAudienceName } from './state.ts';
 
 export type Describe = (audience: string, segment: string | undefined) => string;
 
 /**
  * The Meta Custom Audience of a retarget audience that has none stored yet: this database's audience of that
  * keyed name when Meta already holds it (a create whose answer or whose bookkeeping was lost), else a new one.
- * Its id is stored before any member is sent.
+ * The runner stores its id before any member is sent.
  */
 export async function adoptOrCreateAudience(
   wh: Warehouse,
@@ -27,7 +27,6 @@ export async function adoptOrCreateAudience(
     `Retargeting audience "${audience}"${segment ? ` (segment ${segment.segment})` : ''}, kept in sync by retarget.`;
   const name = await keyedAudienceName(wh, config.namePrefix, audience);
   const { id, adopted } = await graph.ensureAudience(name, description);
-  await saveAudienceId(wh, META_DESTINATION, audience, id);
   log(`meta: ${audience}: ${adopted ? 'adopted the existing' : 'created'} Custom Audience ${id} ("${name}")`);
   return id;
 }
