@@ -1,0 +1,86 @@
+import type { Warehouse } from '../warehouse/warehouse.ts';
+
+/**
+ * The retention metrics of `retarget metrics`, read from the table macros of migration 0021 (the same SQL the
+ * `metrics_*` views run), so the command and an analyst's `SELECT * FROM metrics_by_period` always agree.
+ * Definitions: docs/metrics.md.
+ */
+
+export const PERIODS = ['month', 'quarter', 'year'] as const;
+export type Period = (typeof PERIODS)[number];
+
+export interface MetricsOptions {
+  asOf: Date;
+  period: Period;
+  periods: number;
+  activeWindowDays: number;
+  lifespanYears: number;
+}
+
+/** One period (S, E]: field names are the JSON contract of `retarget metrics --json`. */
+export interface PeriodMetrics {
+  period_start: string;
+  period_end: string;
+  customers_start: number;
+  customers_end: number;
+  new_customers: number;
+  crr_pct: number | null;
+  orders: number;
+  revenue: number;
+  aov: number | null;
+  purchase_frequency: number | null;
+  customer_value: number | null;
+  clv: number | null;
+  observed_lifespan_years: number | null;
+  cart_abandonment_pct: number | null;
+  conversion_pct: number | null;
+}
+
+export interface MetricsReport {
+  as_of: string;
+  period: Period;
+  active_window_days: number;
+  lifespan_years: number;
+  periods: PeriodMetrics[];
+}
+
+/** Days a cart is watched for a purchase (docs/metrics.md: cart_abandonment_pct). */
+export const CART_WATCH_DAYS = 7;
+
+export async function retentionMetrics(wh: Warehouse, o: MetricsOptions): Promise<MetricsReport> {
+  const rows = await wh.all<Record<string, unknown>>(
+    `SELECT * REPLACE (revenue::DOUBLE AS revenue)
+     FROM metrics_by_period_at($1::TIMESTAMP, $2, $3::INTEGER, $4::INTEGER, $5::DOUBLE)`,
+    [o.asOf, o.period, o.periods, o.activeWindowDays, o.lifespanYears],
+  );
+  return {
+    as_of: o.asOf.toISOString(),
+    period: o.period,
+    active_window_days: o.activeWindowDays,
+    lifespan_years: o.lifespanYears,
+    periods: rows.map(toPeriod),
+  };
+}
+
+/** JSON-safe values: counts as numbers, period bounds as ISO 8601 in UTC. */
+function toPeriod(row: Record<string, unknown>): PeriodMetrics {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row))
+    out[k] = v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v;
+  return out as unknown as PeriodMetrics;
+}
+
+/**
+ * Warnings for figures the data cannot fully back yet. A cart near the last period's end is watched for a
+ * purchase until T only: with fewer than 7 days between E and T its rate counts as abandoned carts that may still
+ * be bought.
+ */
+export function metricsWarnings(report: MetricsReport): string[] {
+  const last = report.periods.at(-1);
+  if (!last) return [];
+  const days = (Date.parse(report.as_of) - Date.parse(last.period_end)) / 86_400_000;
+  if (days >= CART_WATCH_DAYS) return [];
+  return [
+    `cart_abandonment_pct of the period ending ${last.period_end} watches its last carts for ${days.toFixed(1)} of ${CART_WATCH_DAYS} days (data after --as-of is ignored): it may count carts still to be bought as abandoned`,
+  ];
+}
