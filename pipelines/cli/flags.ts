@@ -48,3 +48,18 @@ export function parseNames(value: string): string[] {
   if (names.length === 0) throw new InvalidArgumentError('expected one or more names separated by commas');
   return names;
 }
+
+/** `--period`: one of the calendar periods retention metrics are counted over. */
+export function parsePeriod(value: string): 'month' | 'quarter' | 'year' {
+  const v = value.trim().toLowerCase();
+  if (v === 'month' || v === 'quarter' || v === 'year') return v;
+  throw new InvalidArgumentError('expected month, quarter or year');
+}
+
+/** `--lifespan`: a positive number of years, fractions allowed (1.5); `0`, `-1`, `abc` and `2y` are refused. */
+export function parseYears(value: string): number {
+  const n = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!(n > 0 && n <= 100))
+    throw new InvalidArgumentError('expected a number of years above 0 and at most 100 (e.g. 2 or 1.5)');
+  return n;
+}

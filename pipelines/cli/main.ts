@@ -4,7 +4,7 @@ import type { RetargetConfig } from '../../config/config.ts';
 import { redact } from '../../shared/redact.ts';
 import { registerOpsCommands } from '../ops/commands.ts';
 import { classify, EXIT, UserError } from './errors.ts';
-import { parseAsOf, parseCount, parseNames } from './flags.ts';
+import { parseAsOf, parseCount, parseNames, parsePeriod, parseYears } from './flags.ts';
 
 export { EXIT, UserError } from './errors.ts';
 
@@ -113,6 +113,27 @@ export function buildProgram(): Command {
     .action(async (query: string, flags) =>
       (await import('./sql.ts')).sqlCommand(await config(), query, flags),
     );
+
+  program
+    .command('metrics')
+    .description('retention metrics per period, read-only (definitions: docs/metrics.md)')
+    .option('--db <file>', 'DuckDB file')
+    .option(
+      '--as-of <iso-8601>',
+      'count the whole periods ending at or before this date or date-time (default: the last run)',
+      parseAsOf,
+    )
+    .option('--period <unit>', 'month, quarter or year', parsePeriod, 'quarter' as const)
+    .option('--periods <n>', 'how many periods (at least 1)', parseCount, 4)
+    .option(
+      '--active-window <days>',
+      'a customer is active with a completed order this recent',
+      parseCount,
+      365,
+    )
+    .option('--lifespan <years>', 'customer lifespan the clv assumes', parseYears, 2)
+    .option('--json', 'print as JSON')
+    .action(async (flags) => (await import('./metrics-command.ts')).metricsCommand(await config(), flags));
 
   registerOpsCommands(program, {
     config,
