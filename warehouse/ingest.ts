@@ -17,8 +17,17 @@ import type { Warehouse } from './warehouse.ts';
  */
 export interface IngestOptions {
   table: RawTable;
-  /** SQL yielding columns named like the table's (any subset, any castable types). May yield `_source` per row. */
+  /**
+   * SQL yielding columns named like the table's (any subset, any castable types). May yield `_source` per row, and
+   * for a row the reader could not read (a malformed line) `_error`, the reason it is rejected, and `_line`, its
+   * text (kept in rejected_rows.raw beside whatever columns were recovered from it).
+   */
   relationSql: string;
+  /**
+   * Rows the reader skipped while reading the relation (e.g. DuckDB's CSV reject tables), shaped like it, with
+   * `_error` set: read right after the relation and rejected with it, so they count toward the rejected share.
+   */
+  unreadSql?: string;
   params?: readonly unknown[];
   /** The relation's columns and DuckDB types when the caller already knows them (saves a DESCRIBE). */
   columns?: Map<string, string>;
@@ -70,11 +79,13 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
   // repeats a key (its last row wins), so only such a batch is read again in order.
   await wh.run('SET preserve_insertion_order = false');
   try {
-    const stage = (ordered: boolean) =>
-      wh.run(
+    const stage = async (ordered: boolean) => {
+      await wh.run(
         `CREATE OR REPLACE TEMP TABLE ${sqlIdent(staging)} AS ${stagingSql(spec, options, sourceColumns, ordered)}`,
         params,
       );
+      if (options.unreadSql) await stageUnread(wh, spec, options, options.unreadSql, staging);
+    };
     await stage(false);
     if (spec.merge === 'upsert' && (await repeatsInOneSource(wh, spec, staging))) await orderedBy(wh, stage);
     const rowsForgotten = await dropForgottenStaged(wh, options.table, staging);
@@ -134,6 +145,20 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
   }
 }
 
+/** Adds the rows the reader skipped to the staged batch, as rejected rows. */
+async function stageUnread(
+  wh: Warehouse,
+  spec: TableSpec,
+  options: IngestOptions,
+  unreadSql: string,
+  staging: string,
+): Promise<void> {
+  const unread = { ...options, relationSql: unreadSql };
+  await wh.run(
+    `INSERT INTO ${sqlIdent(staging)} BY NAME SELECT * FROM (${stagingSql(spec, unread, await describeColumns(wh, unreadSql), false)})`,
+  );
+}
+
 /** True when one source (file) holds a key more than once among its good rows. */
 async function repeatsInOneSource(wh: Warehouse, spec: TableSpec, staging: string): Promise<boolean> {
   const key = [...spec.key.map(sqlIdent), '_source'].join(', ');
@@ -145,7 +170,7 @@ async function repeatsInOneSource(wh: Warehouse, spec: TableSpec, staging: strin
 }
 
 /** Stages again with each row's position (`_pos`), which needs the source read in order. */
-async function orderedBy(wh: Warehouse, stage: (ordered: boolean) => Promise<number>): Promise<void> {
+async function orderedBy(wh: Warehouse, stage: (ordered: boolean) => Promise<void>): Promise<void> {
   await wh.run('SET preserve_insertion_order = true');
   try {
     await stage(true);
@@ -189,12 +214,21 @@ function stagingSql(
   }
   if (spec.name === 'order_items')
     checks.push(`WHEN quantity <= 0 THEN 'quantity must be positive: ' || quantity`);
+  // A row the reader could not read is rejected for that, whatever its (recovered) values say.
+  const unreadable = sourceTypes.has('_error');
+  if (unreadable) checks.unshift('WHEN _error IS NOT NULL THEN _error');
   const reason = checks.length ? `CASE ${checks.join(' ')} END` : 'NULL::VARCHAR';
   const warnings = spec.columns.flatMap((c) => failClosedChecks(c, sourceTypes.get(c.name)));
+  if (unreadable && warnings.length) warnings.unshift('WHEN _error IS NOT NULL THEN NULL');
   const warning = warnings.length ? `CASE ${warnings.join(' ')} END` : 'NULL::VARCHAR';
   // Position in the batch, which keeps each file's rows in order (only when read in order).
   const pos = ordered ? 'row_number() OVER ()' : 'NULL::BIGINT';
-  const rawJson = `json_object(${present.map((c) => `${sqlString(c.name)}, ${rawName(c)}`).join(', ')})`;
+  const rawPairs = present.map((c) => `${sqlString(c.name)}, ${rawName(c)}`);
+  const rawJson = `json_object(${rawPairs.join(', ')})`;
+  // A line the reader could not read is kept as written too (its columns are only what could be recovered).
+  const rawOf = sourceTypes.has('_line')
+    ? `CASE WHEN _line IS NULL THEN ${rawJson} ELSE json_object(${[...rawPairs, `'line', _line`].join(', ')}) END`
+    : rawJson;
   // What identifies a version of a record: its values (a re-read old file has the same ones).
   const fingerprint = spec.versioned
     ? `, md5(concat_ws(chr(31), ${spec.columns
@@ -210,12 +244,20 @@ function stagingSql(
       : '';
   return `
     WITH src AS (${options.relationSql}),
-    raw AS (SELECT ${raw.join(', ')}, ${source} AS _source, ${pos} AS _pos FROM src),
+    raw AS (SELECT ${raw.join(', ')}, ${source} AS _source, ${pos} AS _pos${readerErrors(sourceTypes)} FROM src),
     typed AS (SELECT raw.*, ${typed.join(', ')} FROM raw),
     checked AS (SELECT typed.*, ${reason} AS _reason, ${warning} AS _warning FROM typed)
     SELECT ${spec.columns.map((c) => sqlIdent(c.name)).join(', ')}${eventKey}${fingerprint}, _source, _pos, _reason, _warning,
-      CASE WHEN _reason IS NOT NULL OR _warning IS NOT NULL THEN CAST(${rawJson} AS VARCHAR) END AS _raw
+      CASE WHEN _reason IS NOT NULL OR _warning IS NOT NULL THEN CAST(${rawOf} AS VARCHAR) END AS _raw
     FROM checked`;
+}
+
+/** The reader's own columns for a row it could not read, when the relation has them. */
+function readerErrors(sourceTypes: Map<string, string>): string {
+  return ['_error', '_line']
+    .filter((c) => sourceTypes.has(c))
+    .map((c) => `, CAST(src.${c} AS VARCHAR) AS ${c}`)
+    .join('');
 }
 
 function rawName(c: ColumnSpec): string {

@@ -1,12 +1,20 @@
 import { basename } from 'node:path';
 import { IngestError, ingestRelation } from '../../../warehouse/ingest.ts';
 import { RAW_TABLES, type RawTable } from '../../../warehouse/table-specs.ts';
+import { sqlIdent } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { type ColumnMapping, mapColumns } from './columns.ts';
-import { discoverSource, type FileFormat, type IgnoredFile, type SourceFile } from './discover.ts';
+import { discoverSource, type IgnoredFile, type SourceFile } from './discover.ts';
 import { FilesSourceError, isContentError, readErrorMessage } from './errors.ts';
 import { exportTimeOf } from './export-time.ts';
-import { describeSql, readerSql } from './readers.ts';
+import {
+  describeFile,
+  type FileShape,
+  type ReadOptions,
+  readerColumns,
+  readerSql,
+  unreadSql,
+} from './readers.ts';
 
 export { FilesSourceError } from './errors.ts';
 
@@ -120,6 +128,7 @@ async function loadTable(
     const result = await ingestRelation(wh, {
       table,
       relationSql: plan.relationSql,
+      unreadSql: plan.unreadSql,
       columns: plan.columns,
       runId: options.runId,
       source: options.dir,
@@ -144,57 +153,81 @@ async function loadTable(
   } catch (err) {
     if (!isContentError(err)) throw err;
     const where = readable.length === 1 ? readable[0]!.path : `one of the ${readable.length} ${table} files`;
-    throw new FilesSourceError(await readErrorMessage(where, formatsOf(readable), err));
+    throw new FilesSourceError(readErrorMessage(where, formatsOf(readable), err));
+  } finally {
+    for (const name of plan.rejectTables) await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(name)}`);
   }
 }
 
 interface ReadPlan {
   relationSql: string;
+  /** The rows the readers skipped (CSV rows they could not read), to read after the relation. */
+  unreadSql: string | undefined;
+  /** Temporary tables the readers keep skipped rows in, dropped after the load. */
+  rejectTables: string[];
   /** The relation's columns and types, when every file agrees on them. */
   columns: Map<string, string> | undefined;
   /** Unknown column -> the files that have it. */
   unknown: Map<string, Set<string>>;
 }
 
+let readCounter = 0;
+
 /**
- * Describes each file once, maps its columns onto the table's, and reads files that share a mapping together
- * (usually all of them: one reader per table, not one per file).
+ * Describes each file once, maps its columns onto the table's, and reads files that share how they are read and a
+ * mapping together (usually all of them: one reader per table, not one per file).
  */
 async function planRead(wh: Warehouse, files: SourceFile[]): Promise<ReadPlan> {
-  const groups = new Map<string, { format: FileFormat; select: ColumnMapping['select']; paths: string[] }>();
+  const groups = new Map<string, { read: ReadOptions; select: ColumnMapping['select']; paths: string[] }>();
   const types = new Map<string, string>([['_source', 'VARCHAR']]);
   const unknown = new Map<string, Set<string>>();
   let certain = true;
   for (const file of files) {
-    const described = await describeFile(wh, file);
-    const { select, unknown: extra } = mapColumns(file, [...described.keys()]);
-    const key = `${file.format}\0${JSON.stringify(select)}`;
-    const group = groups.get(key) ?? { format: file.format, select, paths: [] };
+    const shape = await describeShape(wh, file);
+    const { select, unknown: extra } = mapColumns(file, [...shape.columns.keys()]);
+    const key = JSON.stringify([shape.read, select]);
+    const group = groups.get(key) ?? { read: shape.read, select, paths: [] };
     group.paths.push(file.path);
     groups.set(key, group);
     for (const [source, column] of select) {
-      const type = file.format === 'parquet' ? described.get(source)! : 'VARCHAR';
+      const type = shape.columns.get(source)!;
       if (types.has(column) && types.get(column) !== type) certain = false;
       types.set(column, type);
     }
+    for (const c of readerColumns(shape.read)) types.set(c, 'VARCHAR');
     for (const c of extra) unknown.set(c, (unknown.get(c) ?? new Set()).add(basename(file.path)));
   }
-  const parts = [...groups.values()].map((g) => `(${readerSql(g.format, g.paths, g.select)})`);
+  const parts: string[] = [];
+  const unread: string[] = [];
+  const rejectTables: string[] = [];
+  for (const g of groups.values()) {
+    const name = `files_rejects_${process.pid}_${++readCounter}`;
+    const rejects = { errors: `${name}_errors`, scans: `${name}_scans` };
+    parts.push(`(${readerSql(g.read, g.paths, g.select, rejects)})`);
+    const skipped = unreadSql(g.read, g.select, rejects);
+    if (skipped === undefined) continue;
+    unread.push(`(${skipped})`);
+    rejectTables.push(rejects.errors, rejects.scans);
+  }
   // Groups may disagree on types (CSV is text); UNION BY NAME widens to a common type, validation casts after.
-  const relationSql = parts.length <= 1 ? `SELECT * FROM ${parts[0]}` : parts.join(' UNION ALL BY NAME ');
-  return { relationSql, columns: certain ? types : undefined, unknown };
+  const union = (sqls: string[]) =>
+    sqls.length <= 1 ? `SELECT * FROM ${sqls[0]}` : sqls.join(' UNION ALL BY NAME ');
+  return {
+    relationSql: union(parts),
+    unreadSql: unread.length > 0 ? union(unread) : undefined,
+    rejectTables,
+    columns: certain ? types : undefined,
+    unknown,
+  };
 }
 
-/** A file's column names (as written) and DuckDB types. */
-async function describeFile(wh: Warehouse, file: SourceFile): Promise<Map<string, string>> {
+/** A file's columns and how to read it; a file DuckDB cannot make sense of fails its table, naming it. */
+async function describeShape(wh: Warehouse, file: SourceFile): Promise<FileShape> {
   try {
-    const rows = await wh.all<{ column_name: string; column_type: string }>(
-      describeSql(file.format, file.path),
-    );
-    return new Map(rows.map((r) => [r.column_name, r.column_type.toUpperCase()]));
+    return await describeFile(wh, file);
   } catch (err) {
     if (!isContentError(err)) throw err;
-    throw new FilesSourceError(await readErrorMessage(file.path, file.format, err));
+    throw new FilesSourceError(readErrorMessage(file.path, file.format, err));
   }
 }
 
