@@ -81,8 +81,8 @@ describe('retarget metrics', () => {
       customer_value: 55,
       clv: 105,
       observed_lifespan_years: 0.39,
-      cart_abandonment_pct: 42.86,
-      conversion_pct: 37.5,
+      cart_abandonment_pct: 50,
+      conversion_pct: 44.44,
     });
   });
 
@@ -107,7 +107,7 @@ describe('retarget metrics', () => {
     expect(r.stdout).toMatch(/^\s+2026-Q1\s+2026-Q2$/m);
     expect(r.stdout).toMatch(/^crr_pct\s+100\.00\s+75\.00$/m);
     expect(r.stdout).toMatch(/^revenue\s+100\.00\s+110\.00$/m);
-    expect(r.stdout).toMatch(/^cart_abandonment_pct\s+—\s+42\.86$/m);
+    expect(r.stdout).toMatch(/^cart_abandonment_pct\s+—\s+50\.00$/m);
   });
 
   it('warns when the last carts cannot be watched for 7 days before T', async () => {

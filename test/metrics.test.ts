@@ -83,10 +83,11 @@ describe('retention metrics on the hand-computed store', () => {
     const [q1, q2] = (await quarters(wh)).periods;
     // No events in Q1: nothing to divide by.
     expect(q1).toMatchObject({ cart_abandonment_pct: null, conversion_pct: null });
-    // Carts (identity, day): a 05-04 (twice, one cart), x, b, c, d 05-10, d 06-25, e 06-30 = 7. Abandoned: b (no
-    // purchase), c (only a cancelled order), d 05-10 (bought 10 days later) = 3. 3 / 7 = 42.86.
-    // Visitors: a, x, b, c, d, e, y, z = 8; bought in Q2: a, x (purchase event), d = 3 (e bought at S and after E).
-    expect(q2).toMatchObject({ cart_abandonment_pct: 42.86, conversion_pct: 37.5 });
+    // Carts (identity, day): a 05-04 (twice, one cart), x, b, c, d 05-10, d 06-25, e 06-30, w = 8. Abandoned: b (no
+    // purchase), c (only a cancelled order), d 05-10 (bought 10 days later), w (bought before only) = 4: 50.00.
+    // Visitors: a, x, b, c, d, e, w, y, z = 9; bought in Q2: a, x and w (purchase events), d = 4 (e bought at S and
+    // after E): 44.44.
+    expect(q2).toMatchObject({ cart_abandonment_pct: 50, conversion_pct: 44.44 });
   });
 
   it('the active window decides who is active: 90 days', async () => {
@@ -182,10 +183,10 @@ describe('the views hold the same figures', () => {
     expect(await wh.all(`SELECT aov FROM metrics_orders ${q2}`)).toEqual([{ aov: 36.67 }]);
     expect(await wh.all(`SELECT clv FROM metrics_clv ${q2}`)).toEqual([{ clv: 105 }]);
     expect(await wh.all(`SELECT carts, abandoned FROM metrics_cart_abandonment ${q2}`)).toEqual([
-      { carts: 7n, abandoned: 3n },
+      { carts: 8n, abandoned: 4n },
     ]);
     expect(await wh.all(`SELECT visitors, converted FROM metrics_conversion ${q2}`)).toEqual([
-      { visitors: 8n, converted: 3n },
+      { visitors: 9n, converted: 4n },
     ]);
   });
 

@@ -49,6 +49,8 @@ export async function seedMetricsStore(wh: Warehouse): Promise<void> {
   await event(wh, 'd', 'add_to_cart', '2026-06-25T10:00:00Z'); // bought 5 days later
   await event(wh, 'e', 'add_to_cart', '2026-06-30T23:00:00Z'); // bought after E, within 7 days
   await event(wh, 'e', 'purchase', '2026-07-02T10:00:00Z');
+  await event(wh, 'anon:w', 'purchase', '2026-06-14T09:00:00Z'); // bought before adding to the cart, not after:
+  await event(wh, 'anon:w', 'add_to_cart', '2026-06-14T10:00:00Z'); // abandoned
   await event(wh, 'anon:y', 'view_item', '2026-06-05T10:00:00Z');
   await event(wh, 'anon:z', 'view_item', '2026-06-06T10:00:00Z');
 }
