@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { googleAdsConfigFromEnv } from '../connectors/destinations/google-ads/config.ts';
 import { toApiError } from '../connectors/destinations/google-ads/errors.ts';
+import { forgetGoogleAdsAudience } from '../connectors/destinations/google-ads/index.ts';
 import type { FakeDataManager } from './fakes/data-manager.ts';
 import {
   CUSTOMER,
@@ -95,6 +96,12 @@ describe('Google Ads destination: errors', () => {
     expect(again.status).toBe('failed');
     expect(again.message).toMatch(/no longer exists/);
     expect(t.fake.callsOf('CreateUserList')).toHaveLength(1);
+
+    // Forgetting its state (docs/google-ads.md) starts afresh: a new list holding every member.
+    await forgetGoogleAdsAudience(t.wh, 'buyers');
+    expect(await t.runOne('buyers')).toMatchObject({ status: 'synced', adds: 3 });
+    expect(t.fake.callsOf('CreateUserList')).toHaveLength(2);
+    expect(t.fake.lists.get(await listId(t.wh, 'buyers'))!.members.size).toBe(3);
   });
 
   it('asks Google about requests older than 30 minutes and stores status, counts and match rate', async () => {

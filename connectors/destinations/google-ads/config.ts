@@ -141,7 +141,7 @@ export function resolveGoogleAdsConfig(input: GoogleAdsConfigInput): GoogleAdsCo
  */
 export function googleAdsConfigFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-  settings?: Record<string, unknown>,
+  settings?: unknown,
 ): GoogleAdsConfig | undefined {
   const parsed = googleAdsSettingsSchema.safeParse(settings ?? {});
   if (!parsed.success) {

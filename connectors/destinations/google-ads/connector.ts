@@ -99,7 +99,7 @@ export function googleAdsCapabilities(config: GoogleAdsConfig): DestinationCapab
 /** Raised before any request when the Customer Match terms were not declared accepted. */
 export const TERMS_MESSAGE =
   "google-ads: nothing sent: uploading Customer Match data declares that you accepted Google's Customer Match " +
-  'terms; accept them in Google Ads (Tools > Audience manager), then set GOOGLE_ADS_CUSTOMER_MATCH_TERMS=accepted ' +
+  'terms; accept them in Google Ads (Audience manager), then set GOOGLE_ADS_CUSTOMER_MATCH_TERMS=accepted ' +
   '(or destinations.google_ads.customerMatchTerms: "accepted" in retarget.config.ts)';
 
 /**

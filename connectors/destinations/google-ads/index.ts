@@ -1,5 +1,6 @@
-import type { Destination, DestinationReport, SyncContext } from '../../../plans/types.ts';
+import type { DestinationReport, SyncContext } from '../../../plans/types.ts';
 import { redact } from '../../../shared/redact.ts';
+import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import type { DestinationDefinition, WholeAudienceDestination } from '../contract.ts';
 import { batchDestination } from '../runner.ts';
 import {
@@ -43,6 +44,21 @@ export function createGoogleAdsDestination(
   };
 }
 
+/**
+ * Forgets an audience's Google Ads state (list id, confirmed members), e.g. after its user list was deleted in
+ * Google Ads: the next run adopts a list of its display name if Google still holds one, else creates a new one,
+ * and sends every member again. The request history (google_ads_requests) is kept for analysts.
+ */
+export async function forgetGoogleAdsAudience(wh: Warehouse, audience: string): Promise<void> {
+  await wh.transaction(async () => {
+    for (const table of ['destination_members', 'destination_audiences'])
+      await wh.run(`DELETE FROM ${table} WHERE destination = $1 AND audience = $2`, [
+        GOOGLE_ADS_DESTINATION,
+        audience,
+      ]);
+  });
+}
+
 /** The definition listed in the destinations registry. */
 export const googleAdsDefinition: DestinationDefinition<GoogleAdsSettings> = {
   name: GOOGLE_ADS_DESTINATION,
@@ -56,18 +72,7 @@ export const googleAdsDefinition: DestinationDefinition<GoogleAdsSettings> = {
     'DATA_MANAGER_INSECURE',
   ],
   fromConfig(settings, env) {
-    const config = googleAdsConfigFromEnv(env, settings as Record<string, unknown> | undefined);
+    const config = googleAdsConfigFromEnv(env, settings);
     return config ? createGoogleAdsDestination(config) : undefined;
   },
 };
-
-/** The destination as configured by the environment and `destinations.google_ads`, or undefined when not enabled. */
-export function googleAdsDestinationFromConfig(
-  settings?: Record<string, unknown>,
-  env: NodeJS.ProcessEnv = process.env,
-): Destination | undefined {
-  const config = googleAdsConfigFromEnv(env, settings);
-  return config ? createGoogleAdsDestination(config) : undefined;
-}
-
-export { GOOGLE_ADS_DESTINATION, type GoogleAdsConfigInput, googleAdsConfigFromEnv } from './config.ts';
