@@ -124,13 +124,16 @@ describe('a malformed line quarantines its row, never its table', () => {
     for (let i = 0; i < 9_998; i++) rows.push(`c${i},u${i}@example.com`);
     rows.splice(100, 0, `cX,${PII[0]},${PII[3]}`);
     rows.push('cY');
+    // A repeated key makes the load read the file a second time, in order: still one rejected row per line.
+    rows.push('c5,again@example.com');
     const path = write('customers.csv', `${rows.join('\n')}\n`);
     const { tables } = await load();
     expect(tables.find((t) => t.table === 'customers')).toMatchObject({
-      rowsRead: 10_000,
+      rowsRead: 10_001,
       rowsLoaded: 9_998,
       rowsRejected: 2,
     });
+    expect(await wh.scalar(`SELECT count(*) FROM customers WHERE email = 'again@example.com'`)).toBe(1);
     expect(await reasons()).toEqual([
       { reason: 'CSV row has 1 field, the header 2, at line 10001', source: path, line: 'cY' },
       { reason: 'CSV row has 3 fields, the header 2, at line 101', source: path, line: rows[100] },
