@@ -23,10 +23,11 @@ export interface GoogleAdsTest {
 let runCounter = 0;
 
 export async function setupGoogleAds(
-  options: { config?: Partial<GoogleAdsConfigInput>; dbPath?: string } = {},
+  options: { config?: Partial<GoogleAdsConfigInput>; dbPath?: string; fake?: FakeDataManager } = {},
 ): Promise<GoogleAdsTest> {
-  const fake = new FakeDataManager();
-  const endpoint = await fake.start();
+  // A fake already running (e.g. one a crashed child talked to) is reused, else one is started.
+  const fake = options.fake ?? new FakeDataManager();
+  const endpoint = options.fake?.endpoint ?? (await fake.start());
   const wh = await Warehouse.open({ path: options.dbPath ?? ':memory:' });
   const logs: string[] = [];
   const sleeps: number[] = [];

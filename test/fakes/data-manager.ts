@@ -59,9 +59,13 @@ export class FakeDataManager {
   private readonly requests = new Map<string, RequestRecord>();
   private readonly faults = new Map<string, Fault>();
   private server?: grpc.Server;
+  /** "127.0.0.1:port" once started. */
+  endpoint?: string;
   private nextListId = 9_000_000_001;
   /** Status RetrieveRequestStatus reports (tests may change it). */
   requestStatus = 'SUCCESS';
+  /** Awaited before a call is applied: a test kills its client here; rejecting drops the call unanswered. */
+  beforeCall?: (method: string, nth: number) => Promise<void>;
   matchRateRange = 'MATCH_RATE_RANGE_51_TO_60';
 
   /** Starts listening; returns "127.0.0.1:port" for DATA_MANAGER_ENDPOINT. */
@@ -94,7 +98,8 @@ export class FakeDataManager {
       ),
     );
     this.server = server;
-    return `127.0.0.1:${port}`;
+    this.endpoint = `127.0.0.1:${port}`;
+    return this.endpoint;
   }
 
   async stop(): Promise<void> {
@@ -131,7 +136,12 @@ export class FakeDataManager {
     method: string,
     answer: (req: Record<string, unknown>, call: grpc.ServerUnaryCall<unknown, unknown>) => object,
   ): grpc.handleUnaryCall<unknown, unknown> {
-    return (call, callback) => {
+    return async (call, callback) => {
+      try {
+        await this.beforeCall?.(method, this.callsOf(method).length + 1);
+      } catch {
+        return; // the client died before Google applied the request
+      }
       const request = call.request as Record<string, unknown>;
       const loginAccount = call.metadata.get('login-account')[0]?.toString();
       const record: ReceivedCall = { method, loginAccount, request, code: 0 };
