@@ -183,8 +183,9 @@ describe('Google Ads destination: changes, privacy and the guard', () => {
     t = await setupGoogleAds({ config: { termsAccepted: false } });
     await seedCustomers(t.wh, 3);
     await setMembers(t.wh, 'buyers', 'true');
-    const report = await t.run({ audiences: ['buyers'] });
-    expect(report.error).toMatch(/nothing sent.*GOOGLE_ADS_CUSTOMER_MATCH_TERMS=accepted/);
+    await expect(t.run({ audiences: ['buyers'] })).rejects.toThrow(
+      /nothing sent.*GOOGLE_ADS_CUSTOMER_MATCH_TERMS=accepted/,
+    );
     expect(t.fake.calls).toHaveLength(0);
     expect(await t.wh.scalar('SELECT count(*) FROM destination_members')).toBe(0);
   });

@@ -29,9 +29,9 @@ export function createGoogleAdsDestination(
     name: GOOGLE_ADS_DESTINATION,
     capabilities: googleAdsCapabilities(config),
     async sync(ctx: SyncContext): Promise<DestinationReport> {
-      // A dry run sends nothing, so it may plan before the terms are accepted.
-      if (!config.termsAccepted && !ctx.dryRun)
-        return { destination: GOOGLE_ADS_DESTINATION, audiences: [], error: TERMS_MESSAGE };
+      // A dry run sends nothing, so it may plan before the terms are accepted. Otherwise the destination fails
+      // as a whole (the run reports it and exits non-zero): configured but silently sending nothing is worse.
+      if (!config.termsAccepted && !ctx.dryRun) throw new Error(TERMS_MESSAGE);
       const log = (m: string) => ctx.log(redact(m));
       const connector = createGoogleAdsConnector(config, log);
       try {
