@@ -70,17 +70,34 @@ function toPeriod(row: Record<string, unknown>): PeriodMetrics {
   return out as unknown as PeriodMetrics;
 }
 
+/** The first completed order in the file (null without any): where the data's history begins. */
+export async function firstOrderAt(wh: Warehouse): Promise<Date | null> {
+  const row = await wh.one<{ first: Date | null }>('SELECT min(ordered_at) AS first FROM customer_orders');
+  return row?.first ?? null;
+}
+
 /**
- * Warnings for figures the data cannot fully back yet. A cart near the last period's end is watched for a
- * purchase until T only: with fewer than 7 days between E and T its rate counts as abandoned carts that may still
- * be bought.
+ * Warnings for figures the data cannot fully back. A period whose active window at S reaches back before the first
+ * completed order counts fewer active customers at S than the store had (its crr_pct reads high or low). A cart near
+ * the last period's end is watched for a purchase until T only: with fewer than 7 days between E and T, carts that
+ * may still be bought count as abandoned.
  */
-export function metricsWarnings(report: MetricsReport): string[] {
+export function metricsWarnings(report: MetricsReport, firstOrder: Date | null): string[] {
+  const out: string[] = [];
+  const windowMs = report.active_window_days * 86_400_000;
+  const short = report.periods.filter(
+    (p) => firstOrder && Date.parse(p.period_start) - windowMs < firstOrder.getTime(),
+  );
+  const latest = short.at(-1);
+  if (latest && firstOrder)
+    out.push(
+      `customers_start and crr_pct of ${short.length === 1 ? 'the period' : `${short.length} periods`} starting ${latest.period_start}${short.length > 1 ? ' and before' : ''} look back ${report.active_window_days} days, past the first completed order in the file (${firstOrder.toISOString()}): customers active before it are not counted (load the older orders if the store has them)`,
+    );
   const last = report.periods.at(-1);
-  if (!last) return [];
-  const days = (Date.parse(report.as_of) - Date.parse(last.period_end)) / 86_400_000;
-  if (days >= CART_WATCH_DAYS) return [];
-  return [
-    `cart_abandonment_pct of the period ending ${last.period_end} watches its last carts for ${days.toFixed(1)} of ${CART_WATCH_DAYS} days (data after --as-of is ignored): it may count carts still to be bought as abandoned`,
-  ];
+  const days = last ? (Date.parse(report.as_of) - Date.parse(last.period_end)) / 86_400_000 : CART_WATCH_DAYS;
+  if (days < CART_WATCH_DAYS)
+    out.push(
+      `cart_abandonment_pct of the period ending ${last?.period_end} watches its last carts for ${days.toFixed(1)} of ${CART_WATCH_DAYS} days (data after --as-of is ignored): it may count carts still to be bought as abandoned`,
+    );
+  return out;
 }

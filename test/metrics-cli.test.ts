@@ -116,7 +116,17 @@ describe('retarget metrics', () => {
     expect(r.stderr).toMatch(
       /^warning: cart_abandonment_pct of the period ending 2026-07-01T00:00:00.000Z watches its last carts for 2.0 of 7 days/m,
     );
-    expect((await metrics('--json', '--periods', '1')).stderr).toBe('');
+    expect((await metrics('--json', '--periods', '2')).stderr).toBe('');
+  });
+
+  it('warns when the active window at S reaches back before the first completed order', async () => {
+    // The third quarter back starts 2025-10-01: its window starts 2024-10-01, the first order is 2024-12-01.
+    const r = await metrics('--json', '--periods', '3');
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim()).toBe(
+      'warning: customers_start and crr_pct of the period starting 2025-10-01T00:00:00.000Z look back 365 days, past the first completed order in the file (2024-12-01T00:00:00.000Z): customers active before it are not counted (load the older orders if the store has them)',
+    );
+    expect((await metrics('--json', '--periods', '3', '--active-window', '300')).stderr).toBe('');
   });
 
   it.each([

@@ -1,5 +1,6 @@
 import type { RetargetConfig } from '../../config/config.ts';
 import {
+  firstOrderAt,
   type MetricsReport,
   metricsWarnings,
   type Period,
@@ -32,6 +33,7 @@ export async function metricsCommand(config: RetargetConfig, flags: MetricsFlags
     throw new UserError(`--active-window ${flags.activeWindow}: at most ${MAX_WINDOW_DAYS} days (100 years)`);
   const wh = await openForReading(config, flags.db);
   let report: MetricsReport;
+  let firstOrder: Date | null;
   try {
     report = await retentionMetrics(wh, {
       asOf: await defaultAsOf(wh, flags.asOf),
@@ -40,10 +42,11 @@ export async function metricsCommand(config: RetargetConfig, flags: MetricsFlags
       activeWindowDays: flags.activeWindow,
       lifespanYears: flags.lifespan,
     });
+    firstOrder = await firstOrderAt(wh);
   } finally {
     wh.close();
   }
-  for (const w of metricsWarnings(report)) process.stderr.write(`warning: ${w}\n`);
+  for (const w of metricsWarnings(report, firstOrder)) process.stderr.write(`warning: ${w}\n`);
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`${formatMetrics(report)}\n`);
 }
