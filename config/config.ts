@@ -2,12 +2,44 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import type { CsvSettings } from '../connectors/destinations/csv/index.ts';
+import { destinationRegistry } from '../connectors/destinations/registry.ts';
+import type { FilesSettings, filesSettingsSchema } from '../connectors/sources/files/source.ts';
+import { sourceRegistry } from '../connectors/sources/registry.ts';
 import {
   alertsConfigSchema,
   DEFAULT_ALERTS,
   DEFAULT_SCHEDULE,
   scheduleConfigSchema,
 } from '../pipelines/ops/config-schema.ts';
+
+/** What a connector section needs of a registered source or destination. */
+interface ConnectorSettings {
+  name: string;
+  settings: z.ZodType;
+  enabledByDefault?: boolean;
+}
+
+/**
+ * `sources` or `destinations`: strict, one key per registered connector, so a misspelt or unknown connector is an
+ * error naming the key. A connector enabled by default gets its schema's defaults; `false` turns it off.
+ */
+function connectorSection<Output, Input>(registry: readonly ConnectorSettings[]): z.ZodType<Output, Input> {
+  const shape: Record<string, z.ZodType> = {};
+  const defaults: Record<string, unknown> = {};
+  for (const def of registry) {
+    const entry = z.union([z.literal(false), def.settings]);
+    if (def.enabledByDefault) defaults[def.name] = def.settings.parse({});
+    shape[def.name] = def.enabledByDefault ? entry.default(defaults[def.name]) : entry.optional();
+  }
+  return z.object(shape).strict().default(defaults) as unknown as z.ZodType<Output, Input>;
+}
+
+/** The settings of the connectors the rest of the code reads by name; any other registered one is `unknown`. */
+export type SourcesConfig = { files: false | FilesSettings } & Record<string, unknown>;
+export type DestinationsConfig = { csv: false | CsvSettings } & Record<string, unknown>;
+type SourcesInput = { files?: false | z.input<typeof filesSettingsSchema> } & Record<string, unknown>;
+type DestinationsInput = { csv?: false | CsvSettings } & Record<string, unknown>;
 
 /**
  * retarget.config.ts: typed, validated configuration. Secrets never live here: they come from the environment
@@ -19,36 +51,10 @@ export const configSchema = z
     database: z.string().min(1).default('data/retarget.duckdb'),
     /** DuckDB memory_limit, e.g. '2GB'. */
     memoryLimit: z.string().optional(),
-    sources: z
-      .object({
-        files: z
-          .union([
-            z.literal(false),
-            z
-              .object({
-                dir: z.string().min(1),
-                /** Abort a table's load when rejected rows exceed this share of rows read. */
-                maxRejectShare: z.number().min(0).max(1).default(0.05),
-              })
-              .strict(),
-          ])
-          .default({ dir: 'data/demo', maxRejectShare: 0.05 }),
-        /** GA4 settings; see docs/ga4.md. Validated by the GA4 source. */
-        ga4: z.record(z.string(), z.unknown()).optional(),
-      })
-      .strict()
-      .default({ files: { dir: 'data/demo', maxRejectShare: 0.05 } }),
-    destinations: z
-      .object({
-        /** Audience CSV files: the default destination. Folder default: audiences/<database name>/ beside the database. */
-        csv: z
-          .union([z.literal(false), z.object({ dir: z.string().min(1).optional() }).strict()])
-          .default({}),
-        /** Meta Custom Audiences settings; see docs/meta.md. Validated by the Meta destination. */
-        meta: z.record(z.string(), z.unknown()).optional(),
-      })
-      .strict()
-      .default({ csv: {} }),
+    /** One key per registered source (connectors/sources/registry.ts), each checked by its own schema. */
+    sources: connectorSection<SourcesConfig, SourcesInput>(sourceRegistry),
+    /** One key per registered destination (connectors/destinations/registry.ts); `false` turns one off. */
+    destinations: connectorSection<DestinationsConfig, DestinationsInput>(destinationRegistry),
     segments: z
       .object({
         /** Folder of segment modules. */

@@ -1,18 +1,15 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { SegmentEvaluation } from '../audiences/evaluate.ts';
 import { latestRealAsOf, type MembershipChange } from '../audiences/membership.ts';
 import type { RetargetConfig } from '../config/config.ts';
-import { createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
-import { metaDestinationFromConfig } from '../connectors/destinations/meta/index.ts';
-import {
-  FilesLoadError,
-  type FilesLoadReport,
-  filesWarnings,
-  loadFilesSource,
-  type TableLoadSummary,
-} from '../connectors/sources/files/load.ts';
-import { ga4SourcesFromConfig, loadGa4Export, pullGa4DataApi } from '../connectors/sources/ga4/index.ts';
+import { enabledDestinations } from '../connectors/destinations/registry.ts';
+import type {
+  LoadSummary,
+  PartialLoadError,
+  SourceLoad,
+  SourceLoadContext,
+  SourceLoadResult,
+} from '../connectors/sources/contract.ts';
+import { enabledSources } from '../connectors/sources/registry.ts';
 import type { LoadedSegment } from '../dsl/index.ts';
 import type { Destination, DestinationReport } from '../plans/types.ts';
 import { redact } from '../shared/redact.ts';
@@ -85,7 +82,7 @@ export interface RunSummary {
   dryRun: boolean;
   database: string;
   steps: StepRecord[];
-  loads: TableLoadSummary[];
+  loads: LoadSummary[];
   segments: SegmentEvaluation[];
   audiences: MembershipChange[];
   destinations: DestinationReport[];
@@ -151,7 +148,28 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     return result;
   };
 
-  const wants = (source: string) => request.sources === undefined || request.sources.includes(source);
+  const loadCtx: SourceLoadContext = {
+    runId,
+    asOf,
+    sourceDir: request.sourceDir,
+    log: (m) => reporter.info(m),
+    checkpoint: (point) => safePoint(point), // test hooks: a kill at a table's load or commit
+    checkpointSync: (point) => safePointSync(point),
+  };
+  // One recorded step per source load; its warnings are reported also when it failed part-way.
+  const loadStep = (part: SourceLoad) =>
+    step(`load:${part.step}`, async () => {
+      const took = (r: SourceLoadResult) => {
+        summary.loads.push(...r.loads);
+        summary.warnings.push(...r.warnings);
+      };
+      const result = await part.load(wh, loadCtx).catch((err: PartialLoadError) => {
+        if (err.partial) took(err.partial);
+        throw err;
+      });
+      took(result);
+      return { rowsIn: result.rowsIn, rowsOut: result.rowsOut, detail: result.detail };
+    });
   try {
     const warning = permissionWarning(wh.path);
     if (warning) reporter.info(warning);
@@ -159,79 +177,9 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
     summary.abandoned = await markAbandonedRuns(wh, runId);
     for (const id of summary.abandoned) reporter.info(`run ${id} was left unfinished: marked abandoned`);
     await startRun(wh, runId, asOf, trigger);
-    const files = config.sources.files;
-    if (files !== false && wants('files')) {
-      const dir = resolve(request.sourceDir ?? files.dir);
-      if (!existsSync(dir))
-        throw new StepError(
-          'load:files',
-          `source directory not found: ${dir} (pass --source-dir, set sources.files.dir in retarget.config.ts, or run \`npm start\` for the demo store)`,
-          0,
-        );
-      // Ignored files, unknown columns and every failing table are reported, also when some table failed.
-      const took = (report: FilesLoadReport) => {
-        summary.loads = report.tables;
-        summary.warnings.push(...filesWarnings(report));
-      };
-      await step('load:files', async () => {
-        const report = await loadFilesSource(wh, {
-          dir,
-          runId,
-          maxRejectShare: files.maxRejectShare,
-          beforeCommit: (table) => safePoint(`commit:${table}`), // test hook: a kill here loses the whole table
-          log: (m) => {
-            const table = /^(\w+): reading/.exec(m)?.[1];
-            if (table) safePointSync(`load:${table}`); // test hook only
-            reporter.info(m);
-          },
-        }).catch((err: unknown) => {
-          if (err instanceof FilesLoadError) took(err.report);
-          throw err;
-        });
-        took(report);
-        const rowsIn = summary.loads.reduce((n, t) => n + t.rowsRead, 0);
-        const rowsOut = summary.loads.reduce((n, t) => n + t.rowsLoaded, 0);
-        return { rowsIn, rowsOut, detail: summary.loads };
-      });
-    }
-
-    const ga4 = ga4SourcesFromConfig(config.sources.ga4);
-    const ga4Log = {
-      info: (o: object, m?: string) => reporter.info(`${m ?? ''} ${JSON.stringify(o)}`.trim()),
-      warn: (o: object, m?: string) => reporter.info(`warning: ${m ?? ''} ${JSON.stringify(o)}`.trim()),
-    };
-    if (ga4.dataApi && wants('ga4')) {
-      const api = ga4.dataApi;
-      await step('load:ga4', async () => {
-        const r = await pullGa4DataApi(wh, api, { runId, asOf, log: ga4Log });
-        summary.loads.push({
-          table: 'events',
-          files: 0,
-          filesSkipped: 0,
-          rowsRead: r.rowsRead,
-          rowsLoaded: r.rowsLoaded,
-          rowsRejected: r.rowsRejected,
-        });
-        if (r.stopped)
-          reporter.info(`GA4 quota exhausted; the next run continues from here: ${r.stopped.message}`);
-        return { rowsIn: r.rowsRead, rowsOut: r.rowsLoaded, detail: r };
-      });
-    }
-    // One source name, `ga4`, for both GA4 paths (as in sources.ga4, schedule.sources and run --sources).
-    if (ga4.export && wants('ga4')) {
-      const exp = ga4.export;
-      await step('load:ga4_export', async () => {
-        const r = await loadGa4Export(wh, exp, { runId, asOf, log: ga4Log });
-        summary.loads.push({
-          table: 'events',
-          files: r.tables.reduce((n, t) => n + t.files.length, 0),
-          filesSkipped: r.tablesSkipped,
-          rowsRead: r.rowsRead,
-          rowsLoaded: r.rowsLoaded,
-          rowsRejected: r.rowsRejected,
-        });
-        return { rowsIn: r.rowsRead, rowsOut: r.rowsLoaded, detail: r };
-      });
+    for (const source of enabledSources(config.sources)) {
+      if (request.sources !== undefined && !request.sources.includes(source.name)) continue;
+      for (const part of source.loads) await loadStep(part);
     }
 
     // Keep after every source's load: rows of forgotten customers that a load brought back are dropped here.
@@ -303,12 +251,7 @@ async function backfillRefusal(wh: Warehouse, asOf: Date): Promise<string | unde
   );
 }
 
-/** Destinations enabled by the configuration and environment. */
+/** Destinations enabled by the configuration and environment, in registry order. */
 export function configuredDestinations(config: RetargetConfig): Destination[] {
-  const destinations: Destination[] = [];
-  if (config.destinations.csv !== false) destinations.push(createCsvDestination(config.destinations.csv));
-  // Meta is enabled by META_ACCESS_TOKEN + META_AD_ACCOUNT_ID (settings may also come from the config file).
-  const meta = metaDestinationFromConfig(config.destinations.meta);
-  if (meta) destinations.push(meta);
-  return destinations;
+  return enabledDestinations(config.destinations);
 }

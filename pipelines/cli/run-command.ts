@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { RetargetConfig } from '../../config/config.ts';
-import { ga4SourcesFromConfig } from '../../connectors/sources/ga4/index.ts';
+import { enabledSources } from '../../connectors/sources/registry.ts';
 import type { Destination } from '../../plans/types.ts';
 import { DEMO_AS_OF, ensureDemo } from '../demo/generate.ts';
 import { stopOnSignals } from '../ops/commands.ts';
@@ -28,7 +28,7 @@ export interface RunFlags {
 export function checkSettings(config: RetargetConfig, sources?: string[]): Destination[] {
   let destinations: Destination[];
   try {
-    ga4SourcesFromConfig(config.sources.ga4);
+    enabledSources(config.sources);
     destinations = configuredDestinations(config);
   } catch (err) {
     throw new UserError(`configuration: ${(err as Error).message} (nothing was loaded)`);

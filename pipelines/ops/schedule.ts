@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { RetargetConfig } from '../../config/config.ts';
-import { ga4SourcesFromConfig } from '../../connectors/sources/ga4/config.ts';
+import { enabledSources } from '../../connectors/sources/registry.ts';
 import { redact } from '../../shared/redact.ts';
 import { configuredDestinations, type Reporter, type RunSummary, runPipeline } from '../run.ts';
 import { newRunId } from '../run-records.ts';
@@ -37,11 +37,7 @@ export class ScheduleError extends Error {
  * export files, from the config file or the environment (GA4_PROPERTY_ID, GA4_EXPORT_PATHS).
  */
 export function configuredSourceNames(config: RetargetConfig): string[] {
-  const ga4 = ga4SourcesFromConfig(config.sources.ga4);
-  return [
-    ...(config.sources.files === false ? [] : ['files']),
-    ...(ga4.dataApi || ga4.export ? ['ga4'] : []),
-  ];
+  return enabledSources(config.sources).map((s) => s.name);
 }
 
 /**
