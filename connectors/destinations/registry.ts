@@ -1,11 +1,16 @@
 import type { Destination } from '../../plans/types.ts';
 import type { DestinationConnector, DestinationDefinition } from './contract.ts';
 import { csvDefinition } from './csv/index.ts';
+import { googleAdsDefinition } from './google-ads/index.ts';
 import { metaDefinition } from './meta/definition.ts';
 import { batchDestination } from './runner.ts';
 
 /** Every destination retarget knows, one line each: the keys of `destinations` in retarget.config.ts. */
-export const destinationRegistry: readonly DestinationDefinition<unknown>[] = [csvDefinition, metaDefinition];
+export const destinationRegistry: readonly DestinationDefinition<unknown>[] = [
+  csvDefinition,
+  metaDefinition,
+  googleAdsDefinition,
+];
 
 /** A destination as the run syncs it: batch destinations through the shared runner, whole ones as they are. */
 export function toDestination(connector: DestinationConnector): Destination {
