@@ -14,16 +14,17 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The docs run as written: every `npx retarget` / `npm start` command in the README, docs/segments.md and
- * docs/analysts.md, every SQL example of docs/analysts.md, and the TypeScript snippets of docs/segments.md (lint
- * clean, the spec passes, the example segment loads next to the shipped ones and names data the demo has). On the
- * full demo store in a temp dir standing in for a fresh clone (relative paths like data/ land there).
+ * The docs run as written: every `npx retarget` / `npm start` command in the README, docs/segments.md,
+ * docs/analysts.md and docs/metrics.md, every SQL example of docs/analysts.md, the JSON example of docs/metrics.md,
+ * and the TypeScript snippets of docs/segments.md (lint clean, the spec passes, the example segment loads next to
+ * the shipped ones and names data the demo has). On the full demo store in a temp dir standing in for a fresh clone
+ * (relative paths like data/ land there).
  */
 
 const exec = promisify(execFile);
 const ROOT = resolve('.');
 const BIN = join(ROOT, 'bin', 'retarget.mjs');
-const DOCS = ['README.md', 'docs/segments.md', 'docs/analysts.md'];
+const DOCS = ['README.md', 'docs/segments.md', 'docs/analysts.md', 'docs/metrics.md'];
 /** Commands that are not retarget's to run here: installing, the whole test suite, the user's own exports. */
 const SKIP = /^(npm (install|test|ci|run)\b|npx vitest\b)|exports\//;
 
@@ -114,6 +115,11 @@ describe('every documented command runs as written on the demo store', () => {
       expect({ q, r }).toEqual({ q, r: 'ok' });
     }
   }, 120_000);
+
+  it('docs/metrics.md: the JSON example is the demo store as printed', async () => {
+    const r = await sh('npx retarget metrics --json --periods 1');
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(blocks('docs/metrics.md', 'json')[0]!));
+  }, 60_000);
 });
 
 describe('the TypeScript snippets of docs/segments.md', () => {
