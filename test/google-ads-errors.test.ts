@@ -104,6 +104,19 @@ describe('Google Ads destination: errors', () => {
     expect(t.fake.lists.get(await listId(t.wh, 'buyers'))!.members.size).toBe(3);
   });
 
+  it('a list whose id was lost (a crash right after CreateUserList, or forget) is found by its name, not duplicated', async () => {
+    t = await setupGoogleAds();
+    await seedCustomers(t.wh, 3);
+    await setMembers(t.wh, 'buyers', 'true');
+    await t.runOne('buyers');
+    const id = await listId(t.wh, 'buyers');
+    await forgetGoogleAdsAudience(t.wh, 'buyers');
+    expect(await t.runOne('buyers')).toMatchObject({ status: 'synced', adds: 3 });
+    expect(await listId(t.wh, 'buyers')).toBe(id);
+    expect(t.fake.callsOf('CreateUserList')).toHaveLength(1);
+    expect(t.fake.lists.size).toBe(1);
+  });
+
   it('asks Google about requests older than 30 minutes and stores status, counts and match rate', async () => {
     t = await setupGoogleAds();
     await seedCustomers(t.wh, 5);
