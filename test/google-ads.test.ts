@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { googleEmailSql } from '../connectors/destinations/identifiers/google.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
 import {
   CUSTOMER,
   confirmedIds,
@@ -188,5 +190,26 @@ describe('Google Ads destination: changes, privacy and the guard', () => {
     );
     expect(t.fake.calls).toHaveLength(0);
     expect(await t.wh.scalar('SELECT count(*) FROM destination_members')).toBe(0);
+  });
+});
+
+describe("Google's email rule", () => {
+  it('strips dots and +tags in gmail.com and googlemail.com local parts only', async () => {
+    const wh = await Warehouse.open({ path: ':memory:' });
+    try {
+      const rows = await wh.all<{ out: string | null }>(
+        `SELECT ${googleEmailSql('e')} AS out FROM (VALUES ('j.a.ne+x+y@gmail.com', 1), ('jane.doe+news@googlemail.com', 2),
+           ('user.name+nyc@example.com', 3), ('jane@gmail.com.evil.io', 4), (NULL, 5)) v(e, n) ORDER BY n`,
+      );
+      expect(rows.map((r) => r.out)).toEqual([
+        'jane@gmail.com',
+        'janedoe@googlemail.com',
+        'user.name+nyc@example.com',
+        'jane@gmail.com.evil.io',
+        null,
+      ]);
+    } finally {
+      wh.close();
+    }
   });
 });
