@@ -55,6 +55,19 @@ export async function countPrivacyRemoves(
   );
 }
 
+/** Privacy removals due per audience at a destination, in one query (for destinations planning every audience). */
+export async function privacyRemovesByAudience(
+  wh: Warehouse,
+  destination: string,
+): Promise<Map<string, number>> {
+  const rows = await wh.all<{ audience: string; n: bigint }>(
+    `SELECT dm.audience, count(*) AS n FROM destination_members dm
+     WHERE dm.destination = $1 AND ${privacyRemovalSql('dm.customer_id')} GROUP BY dm.audience`,
+    [destination],
+  );
+  return new Map(rows.map((r) => [r.audience, Number(r.n)]));
+}
+
 /**
  * The plan to apply when an audience is held: only its privacy removals (what the destination confirmed, minus
  * the people who must leave it). Same shape as any plan, so destinations send and confirm it the usual way.

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { privacyRemovalSql, privacyRemovesByAudience, shrinkHold } from '../../../plans/guard.ts';
 import {
   type AllAudiencesPlan,
   type AudiencePlanSummary,
@@ -15,7 +16,7 @@ import type {
 import { CONTACT_COLUMNS } from '../../../warehouse/table-specs.ts';
 import { sqlIdent, sqlList } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
-import { dropExport, stageExport, writeAudienceFile } from './export.ts';
+import { dropExport, stageExport, stageHeldExport, writeAudienceFile } from './export.ts';
 import { audienceFileName } from './file-names.ts';
 import {
   describeFile,
@@ -31,11 +32,20 @@ export { audienceFileName } from './file-names.ts';
 export interface CsvDestinationConfig {
   /** Audience folder; default `audiences/<database name>/` next to the database file. */
   dir?: string;
+  /** Largest drop of an audience's file, as a share of what it held, written without --force (default 0.5). */
+  maxShrink?: number;
 }
 
 interface Failure {
   audience: string;
   message: string;
+}
+
+/** An audience the shrink guard held; `privacyRemoves` of its members were still taken out of its file. */
+interface Held {
+  audience: string;
+  message: string;
+  privacyRemoves: number;
 }
 
 /**
@@ -68,33 +78,40 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
       try {
         const started = new Date();
         const records = await loadFileRecords(wh);
+        const held = await heldAudiences(wh, plan, config.maxShrink ?? 0.5, ctx.force);
         const written: FileRecord[] = [];
         const failed: Failure[] = [];
-        let exportTable: string | undefined;
+        const staged: { current?: string; held?: string } = {};
         const reports: AudienceSyncReport[] = [];
         for (const a of plan.audiences) {
           const file = join(dir, audienceFileName(a.audience));
           const report: AudienceSyncReport = summary(a);
           reports.push(report);
-          const action = await fileAction(a, file, records.get(a.audience), ctx.fullRefresh);
-          if (!action.write) continue;
+          const hold = held.get(a.audience);
+          const action = hold
+            ? { write: hold.privacyRemoves > 0, reason: hold.message }
+            : await fileAction(a, file, records.get(a.audience), ctx.fullRefresh);
+          if (hold) report.status = 'held';
           if (action.reason) report.message = action.reason;
+          if (!action.write) continue;
           if (ctx.dryRun) {
-            report.status = 'planned';
+            report.status = hold ? 'held' : 'planned';
             continue;
           }
           try {
-            exportTable ??= await stageExport(wh);
-            await writeAudienceFile(wh, exportTable, a.audience, dir, file);
+            if (hold) staged.held ??= await stageHeldExport(wh, name, [...held.keys()]);
+            else staged.current ??= await stageExport(wh);
+            await writeAudienceFile(wh, (hold ? staged.held : staged.current)!, a.audience, dir, file);
             written.push(await describeFile(a.audience, file));
-            report.status = 'synced';
+            report.status = hold ? 'held' : 'synced';
+            if (hold) report.message = `${hold.message}; wrote its ${hold.privacyRemoves} privacy removal(s)`;
           } catch (err) {
             report.status = 'failed';
             report.message = `cannot write ${file}: ${(err as Error).message}`;
             failed.push({ audience: a.audience, message: report.message });
           }
         }
-        await recordSync(wh, ctx.runId, plan, started, written, failed);
+        if (!ctx.dryRun) await recordSync(wh, ctx.runId, plan, started, { written, failed, held });
         return { destination: name, audiences: reports };
       } finally {
         await dropAllAudiencesPlan(wh, plan);
@@ -106,6 +123,27 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
 
 function summary(a: AudiencePlanSummary): AudienceSyncReport {
   return { audience: a.audience, status: 'unchanged', adds: a.adds, removes: a.removes, size: a.size };
+}
+
+/**
+ * Audiences the shrink guard holds (plans/guard.ts): a sudden collapse of a file is more likely a broken feed
+ * than real churn. Privacy removals never count as shrink, and are still written.
+ */
+async function heldAudiences(
+  wh: Warehouse,
+  plan: AllAudiencesPlan,
+  maxShrink: number,
+  force: boolean,
+): Promise<Map<string, Held>> {
+  const held = new Map<string, Held>();
+  if (force) return held;
+  const privacy = await privacyRemovesByAudience(wh, plan.destination);
+  for (const a of plan.audiences) {
+    const privacyRemoves = privacy.get(a.audience) ?? 0;
+    const message = shrinkHold({ lastSize: a.previousSize, size: a.size, privacyRemoves, maxShrink });
+    if (message) held.set(a.audience, { audience: a.audience, message, privacyRemoves });
+  }
+  return held;
 }
 
 /** Whether an audience's file is (re)written, and why when its members did not change. */
@@ -132,13 +170,21 @@ async function recordSync(
   runId: string,
   plan: AllAudiencesPlan,
   started: Date,
-  written: FileRecord[],
-  failed: Failure[],
+  outcome: { written: FileRecord[]; failed: Failure[]; held: Map<string, Held> },
 ): Promise<void> {
-  if (written.length + failed.length === 0) return;
-  const names = written.map((r) => r.audience);
+  const { written, failed, held } = outcome;
+  if (written.length + failed.length + held.size === 0) return;
+  const names = written.map((r) => r.audience).filter((a) => !held.has(a));
+  // A held audience whose file was rewritten lost exactly its privacy removals.
+  const pruned = written.map((r) => r.audience).filter((a) => held.has(a));
   await wh.transaction(async () => {
     await confirmAudiences(wh, plan, names);
+    if (pruned.length > 0)
+      await wh.run(
+        `DELETE FROM destination_members dm WHERE dm.destination = $1
+         AND dm.audience IN (SELECT unnest(${sqlList(pruned)})) AND ${privacyRemovalSql('dm.customer_id')}`,
+        [plan.destination],
+      );
     await saveFileRecords(wh, runId, written);
     if (names.length > 0) {
       await wh.run(
@@ -150,11 +196,25 @@ async function recordSync(
         [runId, plan.destination, started],
       );
     }
-    if (failed.length > 0) {
+    // A held audience whose file could not be written is recorded once, as failed.
+    const rows = [
+      ...[...held.values()]
+        .filter((h) => !failed.some((f) => f.audience === h.audience))
+        .map((h) => ({
+          audience: h.audience,
+          status: 'held',
+          removes: String(pruned.includes(h.audience) ? h.privacyRemoves : 0),
+          message: h.message,
+        })),
+      ...failed.map((f) => ({ audience: f.audience, status: 'failed', removes: '0', message: f.message })),
+    ];
+    if (rows.length > 0) {
+      const column = (k: 'audience' | 'status' | 'removes' | 'message') =>
+        `unnest(${sqlList(rows.map((r) => r[k]))})`;
       await wh.run(
-        `INSERT INTO destination_syncs (run_id, destination, audience, started_at, finished_at, status, error)
-         SELECT $1, $2, unnest(${sqlList(failed.map((f) => f.audience))}), $3, now()::TIMESTAMP, 'failed',
-                unnest(${sqlList(failed.map((f) => f.message))})`,
+        `INSERT INTO destination_syncs (run_id, destination, audience, started_at, finished_at, removes, status, error)
+         SELECT $1, $2, ${column('audience')}, $3, now()::TIMESTAMP, CAST(${column('removes')} AS BIGINT),
+                ${column('status')}, ${column('message')}`,
         [runId, plan.destination, started],
       );
     }

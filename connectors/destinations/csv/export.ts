@@ -1,9 +1,10 @@
 import { chmodSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { CONTACT_COLUMNS } from '../../../warehouse/table-specs.ts';
-import { sqlString } from '../../../warehouse/values.ts';
+import { sqlList, sqlString } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 
 const EXPORT_TABLE = 'csv_export_rows';
+const HELD_TABLE = 'csv_held_rows';
 
 /**
  * A cell as written to the file, safe to open in a spreadsheet (OWASP, CSV injection): a value starting with
@@ -30,8 +31,31 @@ export async function stageExport(wh: Warehouse): Promise<string> {
   return EXPORT_TABLE;
 }
 
+/**
+ * The rows of audiences the shrink guard holds: what their files held, minus the people privacy requires to leave
+ * (no current consent, erased), with today's contact fields. Written only when such a removal is due.
+ */
+export async function stageHeldExport(
+  wh: Warehouse,
+  destination: string,
+  audiences: string[],
+): Promise<string> {
+  const cells = ['customer_id', ...CONTACT_COLUMNS].map((c) => `${spreadsheetSafe(`c.${c}`)} AS ${c}`);
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE ${HELD_TABLE} AS
+     SELECT dm.audience, ${cells.join(', ')}, ${spreadsheetSafe('CAST(m.attributes AS VARCHAR)')} AS attributes
+     FROM destination_members dm JOIN customers c ON c.customer_id = dm.customer_id AND c.ads_consent
+     LEFT JOIN audience_members m ON m.audience = dm.audience AND m.customer_id = dm.customer_id
+     WHERE dm.destination = $1 AND dm.audience IN (SELECT unnest(${sqlList(audiences)}))
+     ORDER BY dm.audience, dm.customer_id`,
+    [destination],
+  );
+  return HELD_TABLE;
+}
+
 export async function dropExport(wh: Warehouse): Promise<void> {
   await wh.run(`DROP TABLE IF EXISTS ${EXPORT_TABLE}`);
+  await wh.run(`DROP TABLE IF EXISTS ${HELD_TABLE}`);
 }
 
 /**
