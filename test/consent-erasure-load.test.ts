@@ -226,3 +226,14 @@ describe('erasure inside the load, end to end (issue 14 item 4)', () => {
     }
   });
 });
+
+describe('erasure of quarantined rows', () => {
+  it('forget removes a rejected row of a person who is in no other table, matched by id', async () => {
+    write('customers.csv', 'customer_id,created_at,ads_consent\nzz1,2026-01-01,true\nzz9,not a date,true\n');
+    await loadFilesSource(wh, { dir, runId: 'r-q', maxRejectShare: 1 });
+    const traces = () => wh.scalar(`SELECT count(*) FROM rejected_rows WHERE contains(raw, 'zz9')`);
+    expect(await traces()).toBe(1);
+    await forgetCustomer(wh, 'zz9');
+    expect(await traces()).toBe(0);
+  });
+});

@@ -175,8 +175,11 @@ function purgeStatements(): Array<[string, string]> {
     ['events', `DELETE FROM events WHERE ${inIds}`],
     [
       'rejected_rows',
+      // By hash too: a person whose only trace is a quarantined row is in none of the tables forget_ids reads.
       `DELETE FROM rejected_rows WHERE ${raw('customer_id')} IN (SELECT customer_id FROM forget_ids)
          OR ${raw('order_id')} IN (SELECT order_id FROM forget_orders)
+         OR sha256(${raw('customer_id')}) IN ${hashes('customer_id')}
+         OR sha256(${raw('order_id')}) IN ${hashes('order_id')}
          OR sha256(lower(trim(${raw('email')}))) IN ${hashes('email')}`,
     ],
     ['audience_members', `DELETE FROM audience_members WHERE ${inIds}`],
