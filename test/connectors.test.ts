@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
 import { destinationRegistry, enabledDestinations } from '../connectors/destinations/registry.ts';
+import { advanceCursor, readCursor } from '../connectors/sources/cursors.ts';
+import { markPulled, pulledThrough } from '../connectors/sources/ga4/state.ts';
 import { enabledSources, sourceRegistry } from '../connectors/sources/registry.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
 
 /** The registries and the strict config sections built from them (the two registry.ts files, config/config.ts). */
 
@@ -51,5 +54,21 @@ describe('connector registries', () => {
     const config = parseConfig({ sources: { ga4: { export: { paths: 'exports/*.jsonl' } } } }, 'test');
     const ga4 = enabledSources(config.sources, { GA4_PROPERTY_ID: '123456' }).find((s) => s.name === 'ga4');
     expect(ga4?.loads.map((l) => l.step)).toEqual(['ga4', 'ga4_export']);
+  });
+
+  it('keeps every source cursor in one table, never moving backwards; GA4 progress is read there too', async () => {
+    const wh = await Warehouse.open({ path: ':memory:' });
+    try {
+      await advanceCursor(wh, 'shop_api', 'orders', '2026-01-05', 'r1');
+      await advanceCursor(wh, 'shop_api', 'orders', '2026-01-03', 'r2'); // an older chunk re-read
+      expect(await readCursor(wh, 'shop_api', 'orders')).toBe('2026-01-05');
+      await markPulled(wh, '123456', 'ecommerce/items', '2026-02-01', 'r3');
+      expect(await pulledThrough(wh, '123456', 'ecommerce/items')).toBe('2026-02-01');
+      expect(
+        await wh.all('SELECT property_id, report, CAST(pulled_through AS VARCHAR) AS d FROM ga4_sync_state'),
+      ).toEqual([{ property_id: '123456', report: 'ecommerce/items', d: '2026-02-01' }]);
+    } finally {
+      wh.close();
+    }
   });
 });

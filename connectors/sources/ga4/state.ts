@@ -1,19 +1,14 @@
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
+import { advanceCursor, readCursor } from '../cursors.ts';
 
-/** Data API progress per property and report: the last day pulled (ga4_sync_state, migration 0004). */
-export async function pulledThrough(
-  wh: Warehouse,
-  propertyId: string,
-  report: string,
-): Promise<string | null> {
-  const row = await wh.one<{ d: string }>(
-    `SELECT strftime(pulled_through, '%Y-%m-%d') AS d FROM ga4_sync_state WHERE property_id = $1 AND report = $2`,
-    [propertyId, report],
-  );
-  return row?.d ?? null;
+/** Data API progress per property and report: the last day pulled, a cursor of the shared source_cursors table. */
+const cursorKey = (propertyId: string, report: string) => `${propertyId}/${report}`;
+
+export function pulledThrough(wh: Warehouse, propertyId: string, report: string): Promise<string | null> {
+  return readCursor(wh, 'ga4', cursorKey(propertyId, report));
 }
 
-/** Records that `day` was pulled; never moves backwards (a re-pulled older chunk keeps the later mark). */
+/** Records that `day` (YYYY-MM-DD) was pulled; never moves backwards. */
 export async function markPulled(
   wh: Warehouse,
   propertyId: string,
@@ -21,12 +16,5 @@ export async function markPulled(
   day: string,
   runId: string,
 ): Promise<void> {
-  await wh.run(
-    `INSERT INTO ga4_sync_state (property_id, report, pulled_through, updated_at, run_id)
-     VALUES ($1, $2, CAST($3 AS DATE), now()::TIMESTAMP, $4)
-     ON CONFLICT (property_id, report) DO UPDATE SET
-       pulled_through = greatest(ga4_sync_state.pulled_through, excluded.pulled_through),
-       updated_at = excluded.updated_at, run_id = excluded.run_id`,
-    [propertyId, report, day, runId],
-  );
+  await advanceCursor(wh, 'ga4', cursorKey(propertyId, report), day, runId);
 }
