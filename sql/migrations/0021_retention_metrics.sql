@@ -2,13 +2,11 @@
 -- settings, so analysts can ask for any T; each view applies its macro at the latest run's T with the defaults
 -- (quarter, 4 periods, active window 365 days, lifespan 2 years). `retarget metrics` reads the same macros.
 
--- Completed orders (the completed_orders rule, the one segments use) of known customers, with their revenue:
--- the sum of line price × quantity (0 for an order without lines). Guest orders name no customer: left out.
+-- Completed orders (the completed_orders rule, the one segments use) of known customers: what every figure counts.
+-- Guest orders name no customer: left out. Revenue is the sum of line price × quantity (order_items), joined only
+-- where a figure needs it, so the counts never pay for reading the lines.
 CREATE VIEW customer_orders AS
-SELECT o.order_id, o.customer_id, o.ordered_at, coalesce(sum(i.unit_price * i.quantity), 0) AS revenue
-FROM completed_orders o LEFT JOIN order_items i ON i.order_id = o.order_id
-WHERE o.customer_id IS NOT NULL
-GROUP BY o.order_id, o.customer_id, o.ordered_at;
+SELECT order_id, customer_id, ordered_at FROM completed_orders WHERE customer_id IS NOT NULL;
 
 -- The latest run's T (now, in UTC, before the first run): the T of every view below.
 CREATE VIEW metrics_as_of AS
@@ -56,10 +54,11 @@ FROM counts;
 -- customer_value = aov × purchase_frequency: completed orders in (S, E].
 CREATE MACRO metrics_orders_at(at_time, period_unit, period_count) AS TABLE
 WITH sums AS (
-  SELECT p.period_start, p.period_end, count(o.order_id) AS orders, coalesce(sum(o.revenue), 0) AS revenue,
-         count(DISTINCT o.customer_id) AS customers
+  SELECT p.period_start, p.period_end, count(DISTINCT o.order_id) AS orders,
+         coalesce(sum(i.unit_price * i.quantity), 0) AS revenue, count(DISTINCT o.customer_id) AS customers
   FROM metric_periods(at_time, period_unit, period_count) p
   LEFT JOIN customer_orders o ON o.ordered_at > p.period_start AND o.ordered_at <= p.period_end
+  LEFT JOIN order_items i ON i.order_id = o.order_id
   GROUP BY p.period_start, p.period_end
 )
 SELECT period_start, period_end, orders, round(revenue, 2) AS revenue,
@@ -72,22 +71,27 @@ FROM sums;
 -- the average time from first to last completed order of the customers who ordered at or before E.
 CREATE MACRO metrics_clv_at(at_time, period_unit, period_count, lifespan_years) AS TABLE
 WITH year AS (
-  SELECT p.period_start, p.period_end, coalesce(sum(o.revenue), 0) AS revenue,
+  SELECT p.period_start, p.period_end, coalesce(sum(i.unit_price * i.quantity), 0) AS revenue,
          count(DISTINCT o.customer_id) AS customers
   FROM metric_periods(at_time, period_unit, period_count) p
   LEFT JOIN customer_orders o ON o.ordered_at > p.period_end - INTERVAL 365 DAY AND o.ordered_at <= p.period_end
+  LEFT JOIN order_items i ON i.order_id = o.order_id
   GROUP BY p.period_start, p.period_end
 ),
+-- Each customer's first order, and for each order the customer's next one: an order is the customer's last at or
+-- before E when the next comes after E. Sums over those, per period, without one group per customer and period.
+ranked AS (
+  SELECT ordered_at, lag(ordered_at) OVER w IS NULL AS is_first, lead(ordered_at) OVER w AS next_at
+  FROM customer_orders
+  WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at)
+),
 spans AS (
-  SELECT period_end, avg(years) AS years
-  FROM (
-    SELECT p.period_end, o.customer_id,
-           (epoch(max(o.ordered_at)) - epoch(min(o.ordered_at))) / (365 * 86400) AS years
-    FROM metric_periods(at_time, period_unit, period_count) p
-    JOIN customer_orders o ON o.ordered_at <= p.period_end
-    GROUP BY p.period_end, o.customer_id
-  )
-  GROUP BY period_end
+  SELECT p.period_end,
+         (sum(epoch(r.ordered_at)) FILTER (r.next_at IS NULL OR r.next_at > p.period_end)
+          - sum(epoch(r.ordered_at)) FILTER (r.is_first)) / count(*) FILTER (r.is_first) / (365 * 86400) AS years
+  FROM metric_periods(at_time, period_unit, period_count) p
+  JOIN ranked r ON r.ordered_at <= p.period_end
+  GROUP BY p.period_end
 )
 SELECT y.period_start, y.period_end,
        round(y.revenue / nullif(y.customers, 0) * lifespan_years, 2)::DOUBLE AS clv,
@@ -154,13 +158,18 @@ ORDER BY r.period_start;
 -- Per customer who ordered by T: completed orders, revenue, first and last order, the revenue of the trailing 365
 -- days, and predicted_clv = that year's revenue × lifespan_years.
 CREATE MACRO customer_values_at(at_time, lifespan_years) AS TABLE
+WITH valued AS (
+  SELECT o.order_id, o.customer_id, o.ordered_at, coalesce(sum(i.unit_price * i.quantity), 0) AS revenue
+  FROM customer_orders o LEFT JOIN order_items i ON i.order_id = o.order_id
+  WHERE o.ordered_at <= at_time::TIMESTAMP
+  GROUP BY o.order_id, o.customer_id, o.ordered_at
+)
 SELECT customer_id, count(*) AS orders, sum(revenue) AS revenue, min(ordered_at) AS first_order_at,
        max(ordered_at) AS last_order_at,
        coalesce(sum(revenue) FILTER (ordered_at > at_time::TIMESTAMP - INTERVAL 365 DAY), 0) AS revenue_last_365_days,
        round(coalesce(sum(revenue) FILTER (ordered_at > at_time::TIMESTAMP - INTERVAL 365 DAY), 0)
              * lifespan_years, 2)::DOUBLE AS predicted_clv
-FROM customer_orders
-WHERE ordered_at <= at_time::TIMESTAMP
+FROM valued
 GROUP BY customer_id;
 
 -- The same at the latest run's T with the defaults: plain SELECTs for analysts.
