@@ -119,6 +119,10 @@ export function parseConfig(input: unknown, origin: string): RetargetConfig {
  */
 function describeIssue(issue: z.core.$ZodIssue): string[] {
   const at = issue.path.map(String);
+  // `false | settings`: what is wrong inside the settings, rather than "Invalid input".
+  const settings =
+    issue.code === 'invalid_union' ? issue.errors.find((e) => e.some((i) => i.path.length > 0)) : undefined;
+  if (settings) return settings.flatMap((i) => describeIssue({ ...i, path: [...issue.path, ...i.path] }));
   if (issue.code !== 'unrecognized_keys') return [`${at.join('.') || '(root)'}: ${issue.message}`];
   const known = keysAt(configSchema, at);
   return issue.keys.map(

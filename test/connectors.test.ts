@@ -33,6 +33,10 @@ describe('connector registries', () => {
       'destinations.meta.batchsize: unknown key',
     );
     expect(error({ destinations: { meta: { maxShrink: 2 } } })).toMatch(/destinations\.meta\.maxShrink: /);
+    expect(error({ destinations: { meta: { accessToken: 'EAAsecret' } } })).toContain(
+      'destinations.meta.accessToken: put the access token in META_ACCESS_TOKEN, not the file',
+    );
+    expect(error({ destinations: { meta: { accessToken: 'EAAsecret' } } })).not.toContain('EAAsecret');
   });
 
   it('csv and files are on by default, false turns them off, and Meta is enabled by its environment', () => {

@@ -99,6 +99,8 @@ export function resolveMetaConfig(input: MetaConfigInput): MetaConfig {
 /** Settings accepted in retarget.config.ts (`destinations.meta`). The token is a secret: environment only. */
 export const metaSettingsSchema = z
   .object({
+    /** Never in the file: said plainly instead of "unknown key". */
+    accessToken: z.never({ error: 'put the access token in META_ACCESS_TOKEN, not the file' }).optional(),
     adAccountId: z.union([z.string(), z.number()]).optional(),
     graphUrl: z.string().optional(),
     namePrefix: z.string().optional(),
