@@ -156,6 +156,18 @@ describe('a malformed line quarantines its row, never its table', () => {
     expect(await wh.scalar(`SELECT count(*) FROM customers WHERE first_name = 'Roe, D4'`)).toBe(1);
   });
 
+  it('CSV: a doubled quote inside a quoted value (RFC 4180) is a quote, not an unclosed one', async () => {
+    const rows = ['product_id,name,price'];
+    for (let i = 0; i < 100; i++)
+      rows.push(i % 4 ? `p${i},Mug ${i},10` : `p${i},"Dell 13"" Ultrabook ${i}",999`);
+    write('products.csv', `${rows.join('\n')}\n`);
+    const { tables } = await load();
+    expect(tables.find((t) => t.table === 'products')).toMatchObject({ rowsLoaded: 100, rowsRejected: 0 });
+    expect(await wh.json(`SELECT name FROM products WHERE product_id = 'p4'`)).toEqual([
+      { name: 'Dell 13" Ultrabook 4' },
+    ]);
+  });
+
   it('CSV: an unclosed quote swallowing much of a file fails its table, never loses lines unseen', async () => {
     const store = (swallowed: number) => {
       const rows = ['customer_id,first_name,email'];

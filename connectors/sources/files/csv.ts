@@ -37,10 +37,13 @@ export function sniffSql(path: string): string {
 export function dialectOf(row: Record<string, unknown>): CsvDialect {
   // sniff_csv spells "none" as '(empty)'.
   const text = (v: unknown) => (v === '(empty)' || v == null ? '' : String(v));
+  const quote = text(row.quote);
   return {
     delimiter: text(row.delimiter),
-    quote: text(row.quote),
-    escape: text(row.escape),
+    quote,
+    // No escape found means RFC 4180's doubled quote ("13"" screen"); read with no escape, every such value would
+    // look like an unclosed quote and be quarantined.
+    escape: text(row.escape) || quote,
     comment: text(row.comment),
     skip: Number(row.skip ?? 0),
     columns: (row.columns as string[]).map(String),
