@@ -20,7 +20,7 @@ export interface DestinationCapabilities {
   maxRequestBytes?: number;
   /** The vendor can replace a whole audience (used by --full-refresh); else a full refresh resends every member. */
   replace: boolean;
-  /** Fewest members an audience needs to be usable at the vendor (reported, never enforced by dropping data). */
+  /** Fewest members an audience needs to be usable at the vendor (documentation; the runner never drops data). */
   minAudienceSize?: number;
 }
 
@@ -131,7 +131,7 @@ export interface DestinationDefinition<S = unknown> {
   readonly name: string;
   /** Strict schema of `destinations.<name>` (an unknown key is an error naming it). Secrets never go here. */
   readonly settings: z.ZodType<S>;
-  /** Environment variables it reads (documentation and `retarget config`), e.g. META_ACCESS_TOKEN. */
+  /** Environment variables it reads (its documentation), e.g. META_ACCESS_TOKEN. */
   readonly env: readonly string[];
   /** Enabled without any setting in the file (csv); else enabled by its environment or settings. */
   readonly enabledByDefault?: boolean;
