@@ -87,6 +87,8 @@ export function createGoogleAdsConnector(
         members: batch.rows.length,
       }),
     sample: (row: MemberRow) => sampleRow(row),
+    recreateHint: (audience) =>
+      `To create a new one: npx tsx connectors/destinations/google-ads/forget.ts ${audience} --db FILE (see docs/google-ads.md).`,
     redact,
   };
 }
