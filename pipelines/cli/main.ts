@@ -45,6 +45,11 @@ export function buildProgram(): Command {
       'load only these sources, comma-separated (files, ga4); default: every configured one',
       parseNames,
     )
+    .option(
+      '--destinations <names>',
+      'sync only these destinations, comma-separated (csv, meta, google_ads); default: every configured one',
+      parseNames,
+    )
     .option('--dry-run', 'evaluate and store membership, print the plan, send nothing')
     .option('--json', 'print the summary as JSON')
     .option('--force', 'sync audiences the shrink guard would hold')

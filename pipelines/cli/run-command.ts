@@ -15,6 +15,7 @@ export interface RunFlags {
   db?: string;
   asOf?: Date;
   sources?: string[];
+  destinations?: string[];
   dryRun?: boolean;
   json?: boolean;
   force?: boolean;
@@ -25,7 +26,11 @@ export interface RunFlags {
  * Builds the configured sources and destinations from the config file and the environment, so half a setting
  * (META_ACCESS_TOKEN without META_AD_ACCOUNT_ID, a bad GA4 field) stops the command before anything is loaded.
  */
-export function checkSettings(config: RetargetConfig, sources?: string[]): Destination[] {
+export function checkSettings(
+  config: RetargetConfig,
+  sources?: string[],
+  destinationNames?: string[],
+): Destination[] {
   let destinations: Destination[];
   try {
     enabledSources(config.sources);
@@ -39,11 +44,22 @@ export function checkSettings(config: RetargetConfig, sources?: string[]): Desti
     throw new UserError(
       `--sources: no source named ${unknown.map((s) => `'${s}'`).join(', ')} is configured (configured: ${known.join(', ') || 'none'})`,
     );
-  return destinations;
+  return destinationNames ? pickDestinations(destinations, destinationNames) : destinations;
+}
+
+/** The configured destinations `--destinations` names; a name not configured (or misspelt) stops the run. */
+function pickDestinations(configured: Destination[], names: string[]): Destination[] {
+  const known = configured.map((d) => d.name);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length)
+    throw new UserError(
+      `--destinations: no destination named ${unknown.map((n) => `'${n}'`).join(', ')} is configured (configured: ${known.join(', ') || 'none'})`,
+    );
+  return configured.filter((d) => names.includes(d.name));
 }
 
 export async function runCommand(flags: RunFlags, trigger: string, config: RetargetConfig): Promise<number> {
-  const destinations = checkSettings(config, flags.sources);
+  const destinations = checkSettings(config, flags.sources, flags.destinations);
   // First SIGINT/SIGTERM: stop at the next safe point (status 'cancelled'); second: exit at once.
   const stop = stopOnSignals((sig) =>
     process.stderr.write(`retarget: ${sig}: stopping at the next safe point (again to exit now)\n`),
