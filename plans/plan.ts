@@ -17,6 +17,11 @@ export interface PlanInput {
   desiredParams?: readonly unknown[];
   /** Plan a full replace: every desired row is an add, nothing is removed (for replace-style APIs). */
   fullRefresh?: boolean;
+  /**
+   * A full refresh without a replace call: every confirmed row is a remove and every desired row an add, so the
+   * destination ends up holding exactly the desired rows even if its copy drifted from what it confirmed.
+   */
+  resendAll?: boolean;
 }
 
 export interface Plan {
@@ -52,11 +57,11 @@ export async function buildPlan(wh: Warehouse, input: PlanInput): Promise<Plan> 
      )
      SELECT 'add' AS action, d.customer_id, d.fingerprint, d.payload
      FROM desired d
-     ${input.fullRefresh ? '' : 'WHERE NOT EXISTS (SELECT 1 FROM confirmed c WHERE c.customer_id = d.customer_id AND c.fingerprint = d.fingerprint)'}
+     ${input.fullRefresh || input.resendAll ? '' : 'WHERE NOT EXISTS (SELECT 1 FROM confirmed c WHERE c.customer_id = d.customer_id AND c.fingerprint = d.fingerprint)'}
      UNION ALL
      SELECT 'remove' AS action, c.customer_id, c.fingerprint, c.payload
      FROM confirmed c
-     WHERE ${input.fullRefresh ? 'false' : 'NOT EXISTS (SELECT 1 FROM desired d WHERE d.customer_id = c.customer_id AND d.fingerprint = c.fingerprint)'}
+     WHERE ${input.fullRefresh ? 'false' : input.resendAll ? 'true' : 'NOT EXISTS (SELECT 1 FROM desired d WHERE d.customer_id = c.customer_id AND d.fingerprint = c.fingerprint)'}
      ) ORDER BY action, customer_id`,
     [...params, input.destination, input.audience],
   );

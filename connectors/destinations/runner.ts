@@ -82,6 +82,8 @@ async function planAudience(
       audience,
       desiredSql: `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(desired)} WHERE usable`,
       fullRefresh,
+      // No replace call: a full refresh removes every confirmed member, then sends every desired one again.
+      resendAll: wantsReplace && !dest.capabilities.replace,
     });
     const unmatchable = await wh.scalar(`SELECT count(*) FROM ${sqlIdent(desired)} WHERE NOT usable`);
     return { plan, unmatchable, fullRefresh };
