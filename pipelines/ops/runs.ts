@@ -1,6 +1,7 @@
 import type { Database } from '../../warehouse/schema.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import { audiencesTable, table } from '../cli/format.ts';
+import { formatGoogleAdsRequests, type GoogleAdsRequestSummary, googleAdsRequests } from './run-requests.ts';
 
 /**
  * Run history: finding runs a dead process left 'running', and reading runs back for `retarget runs`.
@@ -75,6 +76,8 @@ export interface RunDetail {
     error: string | null;
   }>;
   audiences: Array<{ audience: string; members: number; entered: number; exited: number }>;
+  /** Omitted when the run sent no Google Ads request. */
+  google_ads_requests?: GoogleAdsRequestSummary[];
 }
 
 /** One run by id, 'last', or a unique id prefix. */
@@ -139,6 +142,7 @@ export async function showRun(wh: Warehouse, ref: string): Promise<RunDetail | u
     'SELECT audience, members, entered, exited FROM audience_snapshots WHERE run_id = $1 ORDER BY audience',
     [runId],
   );
+  const requests = await googleAdsRequests(wh, runId);
   const num = (v: bigint | null) => (v === null ? null : Number(v));
   return {
     run,
@@ -161,6 +165,7 @@ export async function showRun(wh: Warehouse, ref: string): Promise<RunDetail | u
       entered: Number(a.entered),
       exited: Number(a.exited),
     })),
+    ...(requests.length ? { google_ads_requests: requests } : {}),
   };
 }
 
@@ -233,6 +238,7 @@ export function formatRunDetail(d: RunDetail): string {
       ),
     );
   }
+  out.push(...formatGoogleAdsRequests(d.google_ads_requests ?? []));
   return out.join('\n');
 }
 
