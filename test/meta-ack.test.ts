@@ -1,14 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readAck } from '../connectors/destinations/meta/ack.ts';
 import {
   confirmedIds,
   expectedIds,
   externalId,
+  fastRetry,
   type MetaTest,
   seedCustomers,
   setMembers,
-  setupMeta,
-  TOKEN,
+  setupMetaEach,
 } from './fakes/meta-graph-setup.ts';
 
 /**
@@ -17,22 +17,9 @@ import {
  * next run would send nothing and those members, or removals, would be lost for good).
  */
 
-let t: MetaTest | undefined;
-afterEach(async () => {
-  if (t) {
-    expect(t.logs.join('\n')).not.toContain(TOKEN);
-    await t.close();
-  }
-  t = undefined;
-});
+const setup = setupMetaEach();
 
-const fewRetries = {
-  retries: 2,
-  minTimeoutMs: 1,
-  maxTimeoutMs: 5,
-  maxRetryTimeMs: 20_000,
-  maxRegainWaitMs: 0,
-};
+const fewRetries = { ...fastRetry, retries: 2, maxRegainWaitMs: 0 };
 
 async function syncStatuses(t: MetaTest, audience: string) {
   return t.wh.all<{ status: string; adds: bigint; removes: bigint; error: string | null }>(
@@ -43,7 +30,7 @@ async function syncStatuses(t: MetaTest, audience: string) {
 
 describe('Meta destination: only acknowledged batches are confirmed', () => {
   it('retries an HTML page, a zero count and a short count answered with HTTP 200', async () => {
-    t = await setupMeta({ config: { batchSize: 10 } });
+    const t = await setup({ config: { batchSize: 10 } });
     await seedCustomers(t.wh, 25);
     await setMembers(t.wh, 'cart_abandoners', 'true');
     t.fake.inject({ kind: 'html', on: 'add', status: 200 });
@@ -64,7 +51,7 @@ describe('Meta destination: only acknowledged batches are confirmed', () => {
   });
 
   it('an add never acknowledged fails the audience, confirms none of it, and the next run sends it', async () => {
-    t = await setupMeta({ config: { batchSize: 10, retry: fewRetries } });
+    const t = await setup({ config: { batchSize: 10, retry: fewRetries } });
     await seedCustomers(t.wh, 25);
     await setMembers(t.wh, 'cart_abandoners', 'true');
     t.fake.inject({ kind: 'ack', on: 'add', ack: { num_received: 0 }, times: 3 });
@@ -85,7 +72,7 @@ describe('Meta destination: only acknowledged batches are confirmed', () => {
   });
 
   it('a removal answered with an HTML page stays pending and is sent again by the next run', async () => {
-    t = await setupMeta({ config: { retry: fewRetries } });
+    const t = await setup({ config: { retry: fewRetries } });
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'wishlisted', 'true');
     await t.runOne('wishlisted');
@@ -103,7 +90,7 @@ describe('Meta destination: only acknowledged batches are confirmed', () => {
   });
 
   it('a replace whose batch is not acknowledged is not recorded: Meta and the records still agree', async () => {
-    t = await setupMeta({ config: { retry: fewRetries } });
+    const t = await setup({ config: { retry: fewRetries } });
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'wishlisted', "customer_id <= 'c000008'");
     await t.runOne('wishlisted');
@@ -120,7 +107,7 @@ describe('Meta destination: only acknowledged batches are confirmed', () => {
   });
 
   it("accepts a count that leaves out the batch's reported invalid entries", async () => {
-    t = await setupMeta({
+    const t = await setup({
       fake: {
         invalid: (row) => (row[0] === 'c000002' || row[0] === 'c000004' ? 'Invalid format' : undefined),
       },

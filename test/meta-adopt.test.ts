@@ -12,10 +12,10 @@ import {
   confirmedIds,
   expectedIds,
   externalId,
-  type MetaTest,
+  fastRetry,
   seedCustomers,
   setMembers,
-  setupMeta,
+  setupMetaEach,
   TOKEN,
 } from './fakes/meta-graph-setup.ts';
 
@@ -25,20 +25,13 @@ import {
  * or bookkeeping was lost is adopted by the retry or the next run, and another database never adopts it.
  */
 
-let t: MetaTest | undefined;
-afterEach(async () => {
-  if (t) {
-    expect(t.logs.join('\n')).not.toContain(TOKEN);
-    await t.close();
-  }
-  t = undefined;
-});
+const setup = setupMetaEach();
 
-const noRetry = { retries: 0, minTimeoutMs: 1, maxTimeoutMs: 5, maxRetryTimeMs: 20_000, maxRegainWaitMs: 0 };
+const noRetry = { ...fastRetry, retries: 0, maxRegainWaitMs: 0 };
 
 describe('Meta destination: one Custom Audience per audience, whatever was lost', () => {
   it('a connection reset after Meta created the audience: the retry finds it by name and adopts it', async () => {
-    t = await setupMeta({ fake: { pageSize: 2 } });
+    const t = await setup({ fake: { pageSize: 2 } });
     for (let i = 0; i < 5; i++) t.fake.addAudience(`someone else's list ${i}`); // three pages to look through
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'wishlisted', 'true');
@@ -59,7 +52,7 @@ describe('Meta destination: one Custom Audience per audience, whatever was lost'
   });
 
   it('a create whose answer was lost with no retry left: the next run adopts the audience, not a second one', async () => {
-    t = await setupMeta({ config: { retry: noRetry } });
+    const t = await setup({ config: { retry: noRetry } });
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'wishlisted', 'true');
     t.fake.inject({ kind: 'reset', on: 'create', afterApply: true });
@@ -76,7 +69,7 @@ describe('Meta destination: one Custom Audience per audience, whatever was lost'
   });
 
   it('another database sharing the ad account never adopts this one’s audience', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'wishlisted', 'true');
     await t.runOne('wishlisted');
@@ -92,7 +85,7 @@ describe('Meta destination: one Custom Audience per audience, whatever was lost'
         force: false,
         fullRefresh: false,
         audiences: ['wishlisted'],
-        log: (m) => t!.logs.push(m),
+        log: (m) => t.logs.push(m),
       });
       expect(report.audiences[0]).toMatchObject({ status: 'synced', adds: 4 });
       expect(t.fake.audiences.size).toBe(2);
@@ -104,7 +97,7 @@ describe('Meta destination: one Custom Audience per audience, whatever was lost'
   });
 
   it('reads the audience list once per sync, and refuses to choose between two audiences of its name', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 10);
     for (const audience of ['a_first', 'b_second', 'c_third']) await setMembers(t.wh, audience, 'true');
     const name = await keyedAudienceName(t.wh, 'retarget: ', 'c_third');

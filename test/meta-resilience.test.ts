@@ -15,33 +15,18 @@ import {
   confirmedIds,
   expectedIds,
   externalId,
-  type MetaTest,
+  fastRetry,
   seedCustomers,
   setMembers,
-  setupMeta,
+  setupMetaEach,
   TOKEN,
 } from './fakes/meta-graph-setup.ts';
 
-let t: MetaTest | undefined;
-afterEach(async () => {
-  if (t) {
-    expect(t.logs.join('\n')).not.toContain(TOKEN);
-    await t.close();
-  }
-  t = undefined;
-});
-
-const fastRetry = {
-  retries: 4,
-  minTimeoutMs: 1,
-  maxTimeoutMs: 5,
-  maxRetryTimeMs: 20_000,
-  maxRegainWaitMs: 3_600_000,
-};
+const setup = setupMetaEach();
 
 describe('Meta destination: retries and failures', () => {
   it('retries throttling (80003) honouring X-Business-Use-Case-Usage, then succeeds', async () => {
-    t = await setupMeta({ config: { batchSize: 10 } });
+    const t = await setup({ config: { batchSize: 10 } });
     await seedCustomers(t.wh, 25);
     await setMembers(t.wh, 'cart_abandoners', 'true');
     t.fake.inject({ kind: 'throttle', on: 'add', times: 2, regainMinutes: 2 });
@@ -58,7 +43,7 @@ describe('Meta destination: retries and failures', () => {
   });
 
   it('retries HTTP 5xx and connection resets; a batch whose answer was lost is not applied twice', async () => {
-    t = await setupMeta({ config: { batchSize: 10 } });
+    const t = await setup({ config: { batchSize: 10 } });
     await seedCustomers(t.wh, 30);
     await setMembers(t.wh, 'wishlisted', 'true');
     t.fake.inject({ kind: 'server', on: 'add', status: 503 });
@@ -76,7 +61,7 @@ describe('Meta destination: retries and failures', () => {
   });
 
   it('retries a non-JSON error page from a proxy in front of Graph', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 5);
     await setMembers(t.wh, 'a_first', 'true');
     t.fake.inject({ kind: 'html', on: 'add', status: 502 });
@@ -85,7 +70,7 @@ describe('Meta destination: retries and failures', () => {
   });
 
   it('gives up after the retry budget and fails only that audience', async () => {
-    t = await setupMeta({ config: { retry: { ...fastRetry, retries: 2 } } });
+    const t = await setup({ config: { retry: { ...fastRetry, retries: 2 } } });
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'a_first', 'true');
     await setMembers(t.wh, 'b_second', 'true');
@@ -97,7 +82,7 @@ describe('Meta destination: retries and failures', () => {
   });
 
   it('once a request has used up its budget, later audiences get one attempt each, not a budget each', async () => {
-    t = await setupMeta({ config: { retry: { ...fastRetry, retries: 2 } } });
+    const t = await setup({ config: { retry: { ...fastRetry, retries: 2 } } });
     await seedCustomers(t.wh, 10);
     for (const name of ['a_first', 'b_second', 'c_third']) await setMembers(t.wh, name, 'true');
     t.fake.inject({ kind: 'server', on: 'create', times: 100 }); // Meta stays down all night
@@ -107,7 +92,7 @@ describe('Meta destination: retries and failures', () => {
   });
 
   it('does not retry a throttle whose wait exceeds the budget', async () => {
-    t = await setupMeta({ config: { retry: { ...fastRetry, maxRegainWaitMs: 10 * 60_000 } } });
+    const t = await setup({ config: { retry: { ...fastRetry, maxRegainWaitMs: 10 * 60_000 } } });
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'a_first', 'true');
     t.fake.inject({ kind: 'throttle', on: 'add', regainMinutes: 45, times: 5 });
@@ -119,7 +104,7 @@ describe('Meta destination: retries and failures', () => {
   });
 
   it('isolates a permanent error: Meta message and fbtrace_id stored, no retry, other audiences still sync', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'a_first', 'true');
     await setMembers(t.wh, 'b_second', "customer_id <= 'c000005'");
@@ -148,7 +133,7 @@ describe('Meta destination: retries and failures', () => {
   });
 
   it('an invalid token (190) fails with Meta message and never reveals the token', async () => {
-    t = await setupMeta({ config: { accessToken: 'EAAwrongTOKEN999' } });
+    const t = await setup({ config: { accessToken: 'EAAwrongTOKEN999' } });
     await seedCustomers(t.wh, 3);
     await setMembers(t.wh, 'a_first', 'true');
     const report = await t.runOne('a_first');
@@ -161,7 +146,7 @@ describe('Meta destination: retries and failures', () => {
   });
 
   it('never syncs an audience another live run holds; takes over a lock whose process died', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 5);
     await setMembers(t.wh, 'a_first', 'true');
     await t.wh.run(

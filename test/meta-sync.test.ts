@@ -1,30 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { metaConfigFromEnv } from '../connectors/destinations/meta/config.ts';
 import { forgetMetaAudience } from '../connectors/destinations/meta/destination.ts';
 import {
   confirmedIds,
   expectedIds,
   externalId,
-  type MetaTest,
   seedCustomers,
   setMembers,
-  setupMeta,
-  TOKEN,
+  setupMetaEach,
 } from './fakes/meta-graph-setup.ts';
 
-let t: MetaTest | undefined;
-afterEach(async () => {
-  if (t) {
-    // The access token must never reach a log line.
-    expect(t.logs.join('\n')).not.toContain(TOKEN);
-    await t.close();
-  }
-  t = undefined;
-});
+const setup = setupMetaEach();
 
 describe('Meta destination: syncing audiences', () => {
   it('first sync creates the Custom Audience and uploads consented members in 10,000-row batches of one session', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 21_050);
     // 50 customers without consent, one member with no customers row, one with no usable identifier.
     await t.wh.run("UPDATE customers SET ads_consent = false WHERE customer_id > 'c021000'");
@@ -82,7 +72,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('sends only the diff: removes (before adds) and adds, a changed email as remove + add', async () => {
-    t = await setupMeta({ config: { batchSize: 40 } });
+    const t = await setup({ config: { batchSize: 40 } });
     await seedCustomers(t.wh, 200);
     await setMembers(t.wh, 'wishlisted', "customer_id <= 'c000100'");
     await t.runOne('wishlisted');
@@ -109,7 +99,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('removes customers who revoked consent or were deleted, using the payload kept from the last sync', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 30);
     await setMembers(t.wh, 'one_time_buyers', 'true');
     await t.runOne('one_time_buyers');
@@ -128,7 +118,7 @@ describe('Meta destination: syncing audiences', () => {
 
   it('splits DELETE requests by URL size, since the SDK puts their payload in the query string', async () => {
     const maxUrlBytes = 12_000;
-    t = await setupMeta({ fake: { maxUrlBytes }, config: { maxUrlBytes } });
+    const t = await setup({ fake: { maxUrlBytes }, config: { maxUrlBytes } });
     await seedCustomers(t.wh, 200);
     await setMembers(t.wh, 'passive_past_buyers', 'true');
     await t.runOne('passive_past_buyers');
@@ -153,7 +143,7 @@ describe('Meta destination: syncing audiences', () => {
     const maxUrlBytes = 12_000;
     // Pages of 50 plan rows, while only about 30 rows fit in a URL: cutting each page on its own would leave a
     // half-empty request behind every page (30 + 20 per page).
-    t = await setupMeta({ fake: { maxUrlBytes }, config: { maxUrlBytes, batchSize: 50 } });
+    const t = await setup({ fake: { maxUrlBytes }, config: { maxUrlBytes, batchSize: 50 } });
     await seedCustomers(t.wh, 200);
     await setMembers(t.wh, 'passive_past_buyers', 'true');
     await t.runOne('passive_past_buyers');
@@ -168,7 +158,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('--full-refresh replaces the whole membership with /usersreplace', async () => {
-    t = await setupMeta({ config: { batchSize: 30 } });
+    const t = await setup({ config: { batchSize: 30 } });
     await seedCustomers(t.wh, 100);
     await setMembers(t.wh, 'category_browsers:shoes', "customer_id <= 'c000080'");
     await t.runOne('category_browsers:shoes');
@@ -192,7 +182,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('redoes a replace that was interrupted longer ago than Meta keeps sessions open', async () => {
-    t = await setupMeta({ config: { batchSize: 20 } });
+    const t = await setup({ config: { batchSize: 20 } });
     await seedCustomers(t.wh, 30);
     await setMembers(t.wh, 'wishlisted', 'true');
     await t.runOne('wishlisted');
@@ -218,7 +208,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('holds an audience that would shrink by more than maxShrink, or empty, unless --force', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 100);
     await setMembers(t.wh, 'complementary_products', 'true');
     await t.runOne('complementary_products');
@@ -248,7 +238,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('sends nothing for an empty audience never synced, and empties a forced full refresh with removes', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'one_time_buyers', 'false');
     expect(await t.runOne('one_time_buyers')).toMatchObject({ status: 'unchanged', size: 0, requests: 0 });
@@ -265,7 +255,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('--dry-run reports adds, removes, held and hashed samples, and sends nothing', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 20);
     await setMembers(t.wh, 'a_new', 'true');
     const report = await t.run({ dryRun: true });
@@ -291,7 +281,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('stores num_invalid_entries and samples per batch and reports them', async () => {
-    t = await setupMeta({
+    const t = await setup({
       fake: {
         invalid: (row) => (row[0] === 'c000002' || row[0] === 'c000004' ? 'Invalid phone format' : undefined),
       },
@@ -313,7 +303,7 @@ describe('Meta destination: syncing audiences', () => {
   });
 
   it('reports an audience deleted on Meta and does not recreate it until told to', async () => {
-    t = await setupMeta();
+    const t = await setup();
     await seedCustomers(t.wh, 10);
     await setMembers(t.wh, 'wishlisted', "customer_id <= 'c000005'");
     await t.runOne('wishlisted');

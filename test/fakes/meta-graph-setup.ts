@@ -1,5 +1,6 @@
 /** Test setup shared by the Meta tests: a DuckDB warehouse, the Graph fake, and a destination pointed at it. */
-import type { MetaConfigInput } from '../../connectors/destinations/meta/config.ts';
+import { afterEach, expect } from 'vitest';
+import type { MetaConfigInput, MetaRetryOptions } from '../../connectors/destinations/meta/config.ts';
 import { createMetaDestination } from '../../connectors/destinations/meta/destination.ts';
 import type { AudienceSyncReport, DestinationReport, SyncContext } from '../../plans/types.ts';
 import { Warehouse } from '../../warehouse/warehouse.ts';
@@ -20,11 +21,24 @@ export interface MetaTest {
   close(): Promise<void>;
 }
 
+/** Retry settings with millisecond backoffs, so retried failures keep the tests fast; spread to vary retries. */
+export const fastRetry: MetaRetryOptions = {
+  retries: 4,
+  minTimeoutMs: 1,
+  maxTimeoutMs: 5,
+  maxRetryTimeMs: 20_000,
+  maxRegainWaitMs: 60 * 60_000,
+};
+
+export interface MetaSetupOptions {
+  fake?: FakeMetaGraphOptions;
+  config?: Partial<MetaConfigInput>;
+  dbPath?: string;
+}
+
 let runCounter = 0;
 
-export async function setupMeta(
-  options: { fake?: FakeMetaGraphOptions; config?: Partial<MetaConfigInput>; dbPath?: string } = {},
-): Promise<MetaTest> {
+export async function setupMeta(options: MetaSetupOptions = {}): Promise<MetaTest> {
   const fake = new FakeMetaGraph({ token: TOKEN, accountId: ACCOUNT, ...options.fake });
   const url = await fake.start();
   const wh = await Warehouse.open({ path: options.dbPath ?? ':memory:' });
@@ -34,13 +48,7 @@ export async function setupMeta(
     accessToken: TOKEN,
     adAccountId: `act_${ACCOUNT}`,
     graphUrl: url,
-    retry: {
-      retries: 6,
-      minTimeoutMs: 1,
-      maxTimeoutMs: 5,
-      maxRetryTimeMs: 20_000,
-      maxRegainWaitMs: 60 * 60_000,
-    },
+    retry: { ...fastRetry, retries: 6 },
     sleep: async (ms) => {
       sleeps.push(ms);
     },
@@ -73,6 +81,25 @@ export async function setupMeta(
       wh.close();
       await fake.stop();
     },
+  };
+}
+
+/**
+ * Registers an afterEach, so every test file checks the same thing: the access token never reached a log line,
+ * and the warehouse and fake are closed even when the test failed. Returns setupMeta for the tests to call.
+ */
+export function setupMetaEach(): (options?: MetaSetupOptions) => Promise<MetaTest> {
+  let current: MetaTest | undefined;
+  afterEach(async () => {
+    const t = current;
+    current = undefined;
+    if (!t) return;
+    expect(t.logs.join('\n')).not.toContain(TOKEN);
+    await t.close();
+  });
+  return async (options) => {
+    current = await setupMeta(options);
+    return current;
   };
 }
 
