@@ -4,6 +4,9 @@ import { createGoogleAdsDestination } from '../../connectors/destinations/google
 import type { AudienceSyncReport, DestinationReport, SyncContext } from '../../plans/types.ts';
 import { Warehouse } from '../../warehouse/warehouse.ts';
 import { FakeDataManager } from './data-manager.ts';
+import { syncRunner } from './destination-setup.ts';
+
+export { setMembers } from './destination-setup.ts';
 
 export const CUSTOMER = '1234567890';
 export const MANAGER = '9876543210';
@@ -19,8 +22,6 @@ export interface GoogleAdsTest {
   runOne(audience: string, over?: Partial<SyncContext>): Promise<AudienceSyncReport>;
   close(): Promise<void>;
 }
-
-let runCounter = 0;
 
 export async function setupGoogleAds(
   options: { config?: Partial<GoogleAdsConfigInput>; dbPath?: string; fake?: FakeDataManager } = {},
@@ -43,17 +44,7 @@ export async function setupGoogleAds(
     },
     ...options.config,
   });
-  const run = (over: Partial<SyncContext> = {}) =>
-    dest.sync({
-      wh,
-      runId: `run-${++runCounter}`,
-      asOf: new Date(),
-      dryRun: false,
-      force: false,
-      fullRefresh: false,
-      log: (m) => logs.push(m),
-      ...over,
-    });
+  const run = syncRunner(dest, wh, logs);
   return {
     wh,
     fake,
@@ -86,15 +77,6 @@ export async function seedCustomers(wh: Warehouse, n: number): Promise<void> {
             TIMESTAMP '2025-01-01', true
      FROM range(1, $1 + 1) t(i)`,
     [n],
-  );
-}
-
-export async function setMembers(wh: Warehouse, audience: string, where: string): Promise<void> {
-  await wh.run('DELETE FROM audience_members WHERE audience = $1', [audience]);
-  await wh.run(
-    `INSERT INTO audience_members (audience, segment, customer_id, entered_at)
-     SELECT $1, 'test_segment', customer_id, TIMESTAMP '2026-01-01' FROM customers c WHERE ${where}`,
-    [audience],
   );
 }
 

@@ -4,7 +4,10 @@ import type { MetaConfigInput, MetaRetryOptions } from '../../connectors/destina
 import { createMetaDestination } from '../../connectors/destinations/meta/destination.ts';
 import type { AudienceSyncReport, DestinationReport, SyncContext } from '../../plans/types.ts';
 import { Warehouse } from '../../warehouse/warehouse.ts';
+import { syncRunner } from './destination-setup.ts';
 import { FakeMetaGraph, type FakeMetaGraphOptions } from './meta-graph.ts';
+
+export { setMembers } from './destination-setup.ts';
 
 export const TOKEN = 'EAAtestTOKENsecret0123456789';
 export const ACCOUNT = '1234567890';
@@ -36,8 +39,6 @@ export interface MetaSetupOptions {
   dbPath?: string;
 }
 
-let runCounter = 0;
-
 export async function setupMeta(options: MetaSetupOptions = {}): Promise<MetaTest> {
   const fake = new FakeMetaGraph({ token: TOKEN, accountId: ACCOUNT, ...options.fake });
   const url = await fake.start();
@@ -55,17 +56,7 @@ export async function setupMeta(options: MetaSetupOptions = {}): Promise<MetaTes
     ...options.config,
   };
   const dest = createMetaDestination(config);
-  const run = (over: Partial<SyncContext> = {}) =>
-    dest.sync({
-      wh,
-      runId: `run-${++runCounter}`,
-      asOf: new Date(),
-      dryRun: false,
-      force: false,
-      fullRefresh: false,
-      log: (m) => logs.push(m),
-      ...over,
-    });
+  const run = syncRunner(dest, wh, logs);
   return {
     wh,
     fake,
@@ -111,16 +102,6 @@ export async function seedCustomers(wh: Warehouse, n: number, from = 1): Promise
             'Mary', 'Smith', 'Menlo Park', 'CA', '94025-1234', 'US', TIMESTAMP '2025-01-01', true
      FROM range($1, $2) t(i)`,
     [from, from + n],
-  );
-}
-
-/** Replaces an audience's members with the customers matched by `where` (SQL over customers c). */
-export async function setMembers(wh: Warehouse, audience: string, where: string, params: unknown[] = []) {
-  await wh.run('DELETE FROM audience_members WHERE audience = $1', [audience]);
-  await wh.run(
-    `INSERT INTO audience_members (audience, segment, customer_id, entered_at)
-     SELECT $1, 'test_segment', customer_id, TIMESTAMP '2026-01-01' FROM customers c WHERE ${where}`,
-    [audience, ...params],
   );
 }
 
