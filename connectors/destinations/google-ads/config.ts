@@ -1,18 +1,11 @@
 import { z } from 'zod';
+import { batchSettingsFields, type RetrySettings, retrySettingsSchema } from '../settings.ts';
 
 /**
  * Configuration of the Google Ads destination (Customer Match through the Data Manager API). Credentials come from
  * Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS), never from retarget.config.ts.
  */
-export interface GoogleAdsRetry {
-  /** Retries per request after the first attempt. */
-  retries: number;
-  /** First backoff delay; doubles each retry, randomised (jitter) up to 2x. */
-  minTimeoutMs: number;
-  maxTimeoutMs: number;
-  /** Total time one request may spend retrying, waits included (the retry budget). */
-  maxRetryTimeMs: number;
-}
+export type GoogleAdsRetry = RetrySettings;
 
 export interface GoogleAdsConfig {
   /** Operating account (Google Ads customer id), digits only. */
@@ -61,22 +54,10 @@ export const googleAdsSettingsSchema = z
     customerId: z.union([z.string(), z.number()]).optional(),
     loginCustomerId: z.union([z.string(), z.number()]).optional(),
     customerMatchTerms: z.literal('accepted').optional(),
-    namePrefix: z.string().optional(),
+    ...batchSettingsFields,
     membershipDays: z.number().int().min(1).max(MAX_MEMBERSHIP_DAYS).optional(),
-    maxShrink: z.number().min(0).max(1).optional(),
     batchSize: z.number().int().min(1).max(GOOGLE_ADS_MAX_MEMBERS).optional(),
-    defaultCountry: z.string().optional(),
-    lockTtlMs: z.number().int().positive().optional(),
-    retry: z
-      .object({
-        retries: z.number().int().min(0),
-        minTimeoutMs: z.number().min(0),
-        maxTimeoutMs: z.number().min(0),
-        maxRetryTimeMs: z.number().min(0),
-      })
-      .partial()
-      .strict()
-      .optional(),
+    retry: retrySettingsSchema.partial().strict().optional(),
   })
   .strict();
 

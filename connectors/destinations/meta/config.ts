@@ -1,14 +1,8 @@
 import { z } from 'zod';
+import { batchSettingsFields, type RetrySettings, retrySettingsSchema } from '../settings.ts';
 
 /** Configuration of the Meta Custom Audiences destination. Secrets come from the environment only. */
-export interface MetaRetryOptions {
-  /** Retries per request after the first attempt. */
-  retries: number;
-  /** First backoff delay; doubles each retry, randomised (jitter) up to 2x. */
-  minTimeoutMs: number;
-  maxTimeoutMs: number;
-  /** Total time one request may spend retrying, waits included (the retry budget). */
-  maxRetryTimeMs: number;
+export interface MetaRetryOptions extends RetrySettings {
   /** Longest wait honoured from X-Business-Use-Case-Usage before giving up on the audience for this run. */
   maxRegainWaitMs: number;
 }
@@ -103,20 +97,11 @@ export const metaSettingsSchema = z
     accessToken: z.never({ error: 'put the access token in META_ACCESS_TOKEN, not the file' }).optional(),
     adAccountId: z.union([z.string(), z.number()]).optional(),
     graphUrl: z.string().optional(),
-    namePrefix: z.string().optional(),
-    maxShrink: z.number().min(0).max(1).optional(),
+    ...batchSettingsFields,
     batchSize: z.number().int().min(1).max(META_MAX_ROWS).optional(),
     maxUrlBytes: z.number().int().min(2_000).optional(),
-    defaultCountry: z.string().optional(),
-    lockTtlMs: z.number().int().positive().optional(),
-    retry: z
-      .object({
-        retries: z.number().int().min(0),
-        minTimeoutMs: z.number().min(0),
-        maxTimeoutMs: z.number().min(0),
-        maxRetryTimeMs: z.number().min(0),
-        maxRegainWaitMs: z.number().min(0),
-      })
+    retry: retrySettingsSchema
+      .extend({ maxRegainWaitMs: z.number().min(0) })
       .partial()
       .strict()
       .optional(),
