@@ -1,6 +1,7 @@
 import { sqlIdent, sqlList } from '../warehouse/values.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { EVALUATED } from './evaluate.ts';
+import { type HoldoutShares, markHoldouts } from './holdouts.ts';
 
 export interface MembershipChange {
   audience: string;
@@ -15,6 +16,8 @@ export interface StoreOptions {
   dryRun?: boolean;
   /** Segments whose audiences keep their stored membership untouched (their definition failed this run). */
   heldSegments?: string[];
+  /** Holdout shares per segment / audience (audiences/holdouts.ts); no holdout when absent. */
+  holdouts?: HoldoutShares;
 }
 
 /** The segment an audience belongs to: `name` or `name:<split value>` (segment names never contain ':'). */
@@ -39,9 +42,10 @@ export async function storeMembership(
     held.length === 0 ? 'true' : `${segmentOfSql(audience)} NOT IN (SELECT unnest(${sqlList(held)}))`;
   return wh.transaction(async () => {
     if (held.length > 0) await wh.run(`DELETE FROM ${ev} m WHERE NOT ${inScope('m.audience')}`);
+    await markHoldouts(wh, options.holdouts);
     await wh.run(
       `CREATE OR REPLACE TEMP TABLE membership_open AS
-       SELECT audience, customer_id, entered_at FROM audience_membership_history
+       SELECT audience, customer_id, entered_at, COALESCE(side, 'exposed') AS side FROM audience_membership_history
        WHERE exited_at IS NULL AND ${inScope('audience')}`,
     );
     await wh.run(
@@ -81,7 +85,14 @@ export async function storeMembership(
       entered: bigint;
       exited: bigint;
     }>('SELECT * FROM membership_changes ORDER BY audience');
-    for (const t of ['membership_changes', 'membership_exits', 'membership_entries', 'membership_open'])
+    for (const t of [
+      'membership_changes',
+      'membership_exits',
+      'membership_entries',
+      'membership_open',
+      'membership_desired',
+      'membership_holdout',
+    ])
       await wh.run(`DROP TABLE ${t}`);
     return changes.map((c) => ({
       audience: c.audience,
@@ -95,14 +106,19 @@ export async function storeMembership(
 
 /**
  * audience_members := the evaluation (in scope), with the minimum of writes. A member keeps the entered_at of
- * their open history row; a customer new to the audience gets T.
+ * their open history row; a customer new to the audience, or whose side changed (a new share), gets T.
  */
 async function replaceMembers(wh: Warehouse, asOf: Date, scope: string): Promise<void> {
   const ev = sqlIdent(EVALUATED);
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE membership_desired AS
-     SELECT e.audience, e.segment, e.customer_id, COALESCE(o.entered_at, $1) AS entered_at, e.attributes
-     FROM ${ev} e LEFT JOIN membership_open o ON o.audience = e.audience AND o.customer_id = e.customer_id`,
+     SELECT audience, segment, customer_id, attributes, side, open_side,
+            CASE WHEN open_side = side THEN open_entered_at ELSE $1 END AS entered_at
+     FROM (
+       SELECT e.audience, e.segment, e.customer_id, e.attributes, o.side AS open_side, o.entered_at AS open_entered_at,
+              CASE WHEN h.customer_id IS NULL THEN 'exposed' ELSE 'holdout' END AS side
+       FROM ${ev} e LEFT JOIN membership_open o ON o.audience = e.audience AND o.customer_id = e.customer_id
+       LEFT JOIN membership_holdout h ON h.audience = e.audience AND h.customer_id = e.customer_id)`,
     [asOf],
   );
   await wh.run(
@@ -110,31 +126,38 @@ async function replaceMembers(wh: Warehouse, asOf: Date, scope: string): Promise
        AND NOT EXISTS (SELECT 1 FROM membership_desired d WHERE d.audience = m.audience AND d.customer_id = m.customer_id)`,
   );
   await wh.run(
-    `UPDATE audience_members m SET segment = d.segment, entered_at = d.entered_at, attributes = d.attributes
+    `UPDATE audience_members m SET segment = d.segment, entered_at = d.entered_at, attributes = d.attributes,
+       side = d.side
      FROM membership_desired d
      WHERE m.audience = d.audience AND m.customer_id = d.customer_id
-       AND (m.segment <> d.segment OR m.entered_at <> d.entered_at
+       AND (m.segment <> d.segment OR m.entered_at <> d.entered_at OR m.side IS DISTINCT FROM d.side
             OR CAST(m.attributes AS VARCHAR) IS DISTINCT FROM CAST(d.attributes AS VARCHAR))`,
   );
   await wh.run(
-    `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes)
-     SELECT d.audience, d.segment, d.customer_id, d.entered_at, d.attributes FROM membership_desired d
+    `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes, side)
+     SELECT d.audience, d.segment, d.customer_id, d.entered_at, d.attributes, d.side FROM membership_desired d
      ANTI JOIN audience_members m ON m.audience = d.audience AND m.customer_id = d.customer_id`,
   );
-  await wh.run('DROP TABLE membership_desired');
 }
 
-/** A real run's history: exits closed and entries opened at T, one snapshot row per audience. */
+/**
+ * A real run's history: exits closed and entries opened at T, one snapshot row per audience. A member whose side
+ * changed (the share changed) ends the stay on the old side and starts one on the new side at T, so each stay has
+ * one side for lift; the snapshot's entered/exited count only people joining or leaving the audience.
+ */
 async function recordHistory(wh: Warehouse, runId: string, asOf: Date): Promise<void> {
   await wh.run(
     `UPDATE audience_membership_history h SET exited_at = $1, exited_run_id = $2
-     FROM membership_exits x
+     FROM (SELECT audience, customer_id FROM membership_exits
+           UNION ALL SELECT audience, customer_id FROM membership_desired WHERE open_side <> side) x
      WHERE h.exited_at IS NULL AND h.audience = x.audience AND h.customer_id = x.customer_id`,
     [asOf, runId],
   );
   await wh.run(
-    `INSERT INTO audience_membership_history (audience, customer_id, entered_at, exited_at, entered_run_id, exited_run_id)
-     SELECT audience, customer_id, $1, NULL, $2, NULL FROM membership_entries`,
+    `INSERT INTO audience_membership_history
+       (audience, customer_id, entered_at, exited_at, entered_run_id, exited_run_id, side)
+     SELECT audience, customer_id, $1, NULL, $2, NULL, side FROM membership_desired
+     WHERE open_side IS NULL OR open_side <> side`,
     [asOf, runId],
   );
   await wh.run(

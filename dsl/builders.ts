@@ -45,6 +45,10 @@ export class SegmentBuilder {
   splitBy(column: SplitBy): SegmentBuilder {
     return new SegmentBuilder({ ...this.data, splitBy: column });
   }
+  /** Hold out this share of the members (0 < share < 0.5): stored, never sent, compared in `retarget lift`. */
+  holdout(share: number): SegmentBuilder {
+    return new SegmentBuilder({ ...this.data, holdout: share });
+  }
   where(condition: ConditionLike): SegmentBuilder {
     return new SegmentBuilder({ ...this.data, where: toCondition(condition) });
   }

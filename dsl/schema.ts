@@ -133,6 +133,13 @@ const complements = z.strictObject({
   label: label(),
 });
 
+/** A held-out share: under half, so the exposed side is always the larger one. */
+const holdoutShare = () =>
+  z
+    .number({ error: 'must be a number between 0 and 0.5 (e.g. .holdout(0.1))' })
+    .gt(0, { error: 'must be greater than 0 (leave .holdout() out for no holdout)' })
+    .lt(0.5, { error: 'must be less than 0.5 (the held-out side is the smaller one)' });
+
 const KINDS = ['performed', 'purchased', 'orders', 'customer', 'complements', 'all', 'any', 'not'];
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
@@ -164,6 +171,7 @@ export const segmentSchema = z.strictObject({
     .regex(/^[a-z][a-z0-9_]*$/, 'must be lower_snake_case (a-z, 0-9, _), starting with a letter'),
   description: z.string({ error: 'must be a string (use .describe(...))' }).min(1, 'must not be empty'),
   splitBy: z.enum(['category', 'product'], { error: 'must be category or product' }).optional(),
+  holdout: holdoutShare().optional(),
   where: conditionSchema,
 });
 

@@ -117,5 +117,10 @@ export interface SegmentDefinition {
   name: string;
   description: string;
   splitBy?: SplitBy;
+  /**
+   * Share of the members held out (0 < share < 0.5): stored, never sent to a destination, so lift can be
+   * measured (docs/metrics.md). Wins over the config's holdouts; absent = the config's, else no holdout.
+   */
+  holdout?: number;
   where: Condition;
 }

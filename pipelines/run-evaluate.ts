@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { evaluateSegments, type SegmentEvaluation } from '../audiences/evaluate.ts';
+import { holdoutShares } from '../audiences/holdouts.ts';
 import { emptiedAudiences, segmentOfSql, storeMembership } from '../audiences/membership.ts';
 import { loadSegmentFiles, type SegmentFileFailure } from '../dsl/index.ts';
 import type { Destination } from '../plans/types.ts';
@@ -43,8 +44,12 @@ export async function evaluateAndSync(run: RunState): Promise<void> {
   for (const f of loaded.failures) failures.push({ step: 'segments:load', message: f.error.message });
 
   await step('segments:evaluate', async () => {
-    summary.segments = await evaluateSegments(wh, loaded.segments, asOf, (done, total, name) =>
-      reporter.progress('segments:evaluate', done, total, name),
+    summary.segments = await evaluateSegments(
+      wh,
+      loaded.segments,
+      asOf,
+      (done, total, name) => reporter.progress('segments:evaluate', done, total, name),
+      { fullRefresh: request.fullRefresh },
     );
     return { rowsOut: summary.segments.reduce((n, s) => n + s.members, 0), detail: summary.segments };
   });
@@ -61,6 +66,7 @@ export async function evaluateAndSync(run: RunState): Promise<void> {
     summary.audiences = await storeMembership(wh, runId, asOf, {
       dryRun: summary.dryRun,
       heldSegments: summary.heldSegments,
+      holdouts: holdoutShares(loaded.segments, config.holdouts),
     });
     return {
       rowsOut: summary.audiences.reduce((n, a) => n + a.members, 0),
