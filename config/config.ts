@@ -41,6 +41,13 @@ export type DestinationsConfig = { csv: false | CsvSettings } & Record<string, u
 type SourcesInput = { files?: false | z.input<typeof filesSettingsSchema> } & Record<string, unknown>;
 type DestinationsInput = { csv?: false | CsvSettings } & Record<string, unknown>;
 
+/** A holdout share in config: 0 (none) up to, not including, 0.5. */
+const configShare = () =>
+  z
+    .number({ error: 'must be a number from 0 to under 0.5' })
+    .min(0, { error: 'must be at least 0 (0: no holdout)' })
+    .lt(0.5, { error: 'must be less than 0.5 (the held-out side is the smaller one)' });
+
 /**
  * retarget.config.ts: typed, validated configuration. Secrets never live here: they come from the environment
  * (META_ACCESS_TOKEN, GOOGLE_APPLICATION_CREDENTIALS, ...).
@@ -64,6 +71,19 @@ export const configSchema = z
       })
       .strict()
       .default({ dir: 'segments', disabled: [] }),
+    /**
+     * Holdouts (docs/metrics.md): the share of members kept from every destination to measure lift, by audience
+     * name (a split segment's name covers all its audiences), else `default`; a segment's .holdout() wins.
+     */
+    holdouts: z
+      .object({
+        default: configShare().default(0),
+        audiences: z
+          .record(z.string().regex(/^[a-z][a-z0-9_]*(:.+)?$/, 'must be an audience name'), configShare())
+          .default({}),
+      })
+      .strict()
+      .default({ default: 0, audiences: {} }),
     /** `retarget schedule`; see docs/operations.md. */
     schedule: scheduleConfigSchema.default(DEFAULT_SCHEDULE),
     /** Failure alerts; see docs/operations.md. */
