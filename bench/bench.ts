@@ -9,14 +9,24 @@ import { datasetStages } from './datasets.ts';
 import { generateStore } from './generate.ts';
 import type { StageResult } from './measure.ts';
 import { type BenchReport, machine } from './report.ts';
-import { loadStage } from './stages/load.ts';
-import { nightStages } from './stages/night.ts';
+import { fullNightStage } from './stages/full-night.ts';
+import { growthStage } from './stages/growth.ts';
+import { loadStages } from './stages/load.ts';
+import { type NightResult, nightStages } from './stages/night.ts';
 import { segmentStages } from './stages/segments.ts';
 import { syncStages } from './stages/sync.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export const STAGE_GROUPS = ['load', 'night', 'segments', 'sync', 'datasets'] as const;
+export const STAGE_GROUPS = [
+  'load',
+  'night',
+  'full_night',
+  'growth',
+  'segments',
+  'sync',
+  'datasets',
+] as const;
 export type StageGroup = (typeof STAGE_GROUPS)[number];
 
 export interface BenchOptions {
@@ -37,6 +47,8 @@ export interface BenchOptions {
   seed: number;
   /** Peak RSS target (MiB); the issue's target is 2 GiB at scale 1. */
   rssTargetMib: number;
+  /** The small and the large store of the growth stage (the night at 3x the data against 1x). */
+  growthScales: [number, number];
   log: (message: string) => void;
 }
 
@@ -52,6 +64,7 @@ export function defaultOptions(): BenchOptions {
     datasetReps: 1,
     seed: 42,
     rssTargetMib: 2048,
+    growthScales: [0.1, 0.3],
     log: () => {},
   };
 }
@@ -99,13 +112,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       log(`stage 1: load ${format} (${options.reps} alternating repetitions) ...`);
       await guard(`load:${format}`, async () => {
         stages.push(
-          await loadStage({
+          ...(await loadStages({
             dir: join(storeDir, format),
             format,
             workDir: options.workDir,
             reps: options.reps,
             memoryLimit: options.memoryLimit,
-          }),
+          })),
         );
       });
     }
@@ -113,6 +126,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
   let nightDb: string | undefined;
   let segmentsAsOf = asOf;
+  let fullNight: NightResult | undefined;
   if (want('night') || want('segments')) {
     log('stage 3 and 5: full night, then the next night with one new day (child processes) ...');
     await guard('incremental_night', async () => {
@@ -127,7 +141,38 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (want('night')) stages.push(night.incremental, night.memory);
       figures.night = { full: night.full, next: night.next };
       nightDb = night.db;
+      fullNight = night.full;
       segmentsAsOf = night.nextAsOf;
+    });
+  }
+
+  if (want('full_night')) {
+    log('full_night: the full first night against raw load + hand-written segments + bare COPY ...');
+    await guard('full_night', async () => {
+      stages.push(
+        await fullNightStage({
+          dir: join(storeDir, 'parquet'),
+          workDir: options.workDir,
+          asOf,
+          memoryLimit: options.memoryLimit,
+          full: fullNight,
+        }),
+      );
+    });
+  }
+
+  if (want('growth')) {
+    log(`growth: full nights at scales ${options.growthScales.join(' and ')} ...`);
+    await guard('growth', async () => {
+      stages.push(
+        await growthStage({
+          scales: options.growthScales,
+          seed: options.seed,
+          workDir: options.workDir,
+          memoryLimit: options.memoryLimit,
+          log,
+        }),
+      );
     });
   }
 
@@ -196,6 +241,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       stages: options.stages,
       dataset_reps: options.datasetReps,
       rss_target_mib: options.rssTargetMib,
+      growth_scales: options.growthScales,
     },
     figures,
     stages,

@@ -16,6 +16,13 @@ const positive = (name: string) => (value: string) => {
   if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number`);
   return n;
 };
+/** `--growth-scales 1,3`: two store sizes, the small one first. */
+const scalePair = (value: string): [number, number] => {
+  const [a, b, ...rest] = value.split(',').map(Number);
+  if (!(a! > 0 && b! > a! && rest.length === 0))
+    throw new InvalidArgumentError('--growth-scales must be two scales, the smaller first, e.g. 0.1,0.3');
+  return [a!, b!];
+};
 const defaults = defaultOptions();
 const program = new Command('bench')
   .description('retarget benchmark: each stage against what DuckDB itself does with the same data, same run')
@@ -44,6 +51,12 @@ const program = new Command('bench')
   )
   .option('--seed <n>', 'generator seed', positive('--seed'), defaults.seed)
   .option('--rss-target <mib>', 'peak RSS target in MiB', positive('--rss-target'), defaults.rssTargetMib)
+  .option(
+    '--growth-scales <a,b>',
+    'store scales of the growth stage (small,large)',
+    scalePair,
+    defaults.growthScales,
+  )
   .option('--out <dir>', 'where the JSON result goes', 'bench/results')
   .option('--strict', 'exit 2 when a target is missed (wrong results always exit 1)')
   .parse();
@@ -59,6 +72,7 @@ const o = program.opts<{
   seed: number;
   datasetReps: number;
   rssTarget: number;
+  growthScales: [number, number];
   out: string;
   strict?: boolean;
 }>();
@@ -79,6 +93,7 @@ const options: BenchOptions = {
   datasetReps: Math.round(o.datasetReps),
   seed: Math.round(o.seed),
   rssTargetMib: o.rssTarget,
+  growthScales: o.growthScales,
   log: (m) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`),
 };
 
