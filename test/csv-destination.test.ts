@@ -45,11 +45,10 @@ async function setMembers(wh: Warehouse, audiences: Record<string, string[]>): P
   await wh.run('DELETE FROM audience_members');
   for (const [audience, ids] of Object.entries(audiences)) {
     for (const id of ids) {
-      await wh.run(`INSERT INTO audience_members VALUES ($1, $2, $3, TIMESTAMP '2026-03-01', '{"n":1}')`, [
-        audience,
-        audience.split(':')[0],
-        id,
-      ]);
+      await wh.run(
+        `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes) VALUES ($1, $2, $3, TIMESTAMP '2026-03-01', '{"n":1}')`,
+        [audience, audience.split(':')[0], id],
+      );
     }
   }
 }

@@ -29,7 +29,7 @@ afterEach(() => {
 async function members(ids: number[]): Promise<void> {
   await wh.run('DELETE FROM audience_members');
   await wh.run(
-    `INSERT INTO audience_members SELECT 'buyers', 'buyers', printf('c%02d', i), TIMESTAMP '2026-03-01', NULL
+    `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes) SELECT 'buyers', 'buyers', printf('c%02d', i), TIMESTAMP '2026-03-01', NULL
      FROM unnest([${ids.join(', ')}]::INTEGER[]) t(i)`,
   );
 }

@@ -23,7 +23,7 @@ describe('Meta destination: syncing audiences', () => {
     );
     await setMembers(t.wh, 'cart_abandoners', 'true');
     await t.wh.run(
-      "INSERT INTO audience_members VALUES ('cart_abandoners', 'test_segment', 'ghost', TIMESTAMP '2026-01-01', NULL)",
+      "INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes) VALUES ('cart_abandoners', 'test_segment', 'ghost', TIMESTAMP '2026-01-01', NULL)",
     );
 
     const report = await t.runOne('cart_abandoners');
