@@ -1,6 +1,7 @@
 import { compileSegment, type LoadedSegment } from '../dsl/index.ts';
 import { sqlIdent } from '../warehouse/values.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
+import { minesBaskets, refreshBaskets } from './baskets.ts';
 
 /** Temp table holding this run's evaluated membership: (audience, segment, customer_id, attributes). */
 export const EVALUATED = 'evaluated_members';
@@ -15,22 +16,30 @@ export interface SegmentEvaluation {
   error?: string;
 }
 
-/** Evaluates every segment as of T, set-based in DuckDB, into the EVALUATED temp table. */
+/**
+ * Evaluates every segment as of T, set-based in DuckDB, into the EVALUATED temp table. Mined complements read
+ * basket counts brought up to T first (only changed orders move them; `fullRefresh` counts every order again).
+ */
 export async function evaluateSegments(
   wh: Warehouse,
   segments: LoadedSegment[],
   asOf: Date,
   onSegment?: (done: number, total: number, name: string) => void,
+  options: { fullRefresh?: boolean } = {},
 ): Promise<SegmentEvaluation[]> {
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${sqlIdent(EVALUATED)} (
        audience VARCHAR NOT NULL, segment VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, attributes JSON)`,
   );
   const results: SegmentEvaluation[] = [];
+  let basketsFresh = false;
   for (const [i, { definition, file }] of segments.entries()) {
     const started = performance.now();
     let outcome: { audiences: number; members: number; error?: string };
     try {
+      const mines = minesBaskets(definition);
+      if (mines && !basketsFresh) await refreshBaskets(wh, asOf, options.fullRefresh);
+      basketsFresh ||= mines;
       outcome = await evaluateOne(wh, definition, asOf);
     } catch (err) {
       // One broken segment holds only its own audiences: drop its partial rows, evaluate the others.
@@ -54,7 +63,7 @@ async function evaluateOne(
   definition: LoadedSegment['definition'],
   asOf: Date,
 ): Promise<{ audiences: number; members: number }> {
-  const { sql, parameters } = compileSegment(definition, { asOf });
+  const { sql, parameters } = compileSegment(definition, { asOf, storedBaskets: true });
   const n = parameters.length;
   await wh.run(
     `INSERT INTO ${sqlIdent(EVALUATED)}

@@ -86,6 +86,7 @@ class Compiler {
   constructor(
     private readonly def: SegmentDefinition,
     private readonly asOf: Date,
+    private readonly storedBaskets = false,
   ) {}
 
   private get split() {
@@ -404,15 +405,9 @@ class Compiler {
       sql`SELECT o.order_id, o.customer_id, o.ordered_at, i.product_id\nFROM completed_orders o JOIN order_items i ON i.order_id = o.order_id\nWHERE o.ordered_at <= ${this.t}`,
     );
     if (c.mined) {
-      const basket = this.cte('basket', sql`SELECT DISTINCT order_id, product_id FROM ${id(lines)}`);
-      const support = this.cte(
-        'product_orders',
-        sql`SELECT product_id, count(*) AS n FROM ${id(basket)} GROUP BY product_id`,
-      );
-      const pairs = this.cte(
-        'pair_orders',
-        sql`SELECT x.product_id AS a, y.product_id AS b, count(*) AS n_ab\nFROM ${id(basket)} x JOIN ${id(basket)} y ON y.order_id = x.order_id AND y.product_id <> x.product_id\nGROUP BY ALL\nHAVING count(*) >= ${lit(c.mined.minOrders)}`,
-      );
+      const { support, pairs } = this.storedBaskets
+        ? this.storedBasketCounts(c.mined.minOrders)
+        : this.basketCounts(lines, c.mined.minOrders);
       // lift = n_ab * N / (n_a * n_b), compared without division so thresholds are exact.
       const mined = this.cte(
         'mined_pairs',
@@ -438,6 +433,33 @@ class Compiler {
     const order = sql`declared DESC, lift DESC NULLS LAST, product_id`;
     const body = sql`SELECT customer_id,\n  list(product_id ORDER BY ${order}) AS ${id(key)}\nFROM (SELECT * FROM ${id(candidates)}\n  QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY ${order}) <= ${lit(c.limit)})\nGROUP BY customer_id`;
     return { name: this.cte('complements', body), keyed: false, cols: want ? [key] : [] };
+  }
+
+  /** Orders per product and per product pair (both orders of a pair), mined from the baskets up to T. */
+  private basketCounts(lines: string, minOrders: number): { support: string; pairs: string } {
+    const basket = this.cte('basket', sql`SELECT DISTINCT order_id, product_id FROM ${id(lines)}`);
+    const support = this.cte(
+      'product_orders',
+      sql`SELECT product_id, count(*) AS n FROM ${id(basket)} GROUP BY product_id`,
+    );
+    const pairs = this.cte(
+      'pair_orders',
+      sql`SELECT x.product_id AS a, y.product_id AS b, count(*) AS n_ab\nFROM ${id(basket)} x JOIN ${id(basket)} y ON y.order_id = x.order_id AND y.product_id <> x.product_id\nGROUP BY ALL\nHAVING count(*) >= ${lit(minOrders)}`,
+    );
+    return { support, pairs };
+  }
+
+  /**
+   * The same counts read from the tables audiences/baskets.ts keeps equal to the baskets up to T (the caller
+   * refreshes them first); pairs are stored once (a < b), so both orders are read.
+   */
+  private storedBasketCounts(minOrders: number): { support: string; pairs: string } {
+    const support = this.cte('product_orders', sql`SELECT product_id, n FROM basket_products`);
+    const pairs = this.cte(
+      'pair_orders',
+      sql`SELECT a, b, n AS n_ab FROM basket_pairs WHERE n >= ${lit(minOrders)}\nUNION ALL\nSELECT b, a, n FROM basket_pairs WHERE n >= ${lit(minOrders)}`,
+    );
+    return { support, pairs };
   }
 
   private all(children: Condition[], want: boolean): Rel {
@@ -508,12 +530,21 @@ function holdsAtZero(c: OrdersCondition): boolean {
   return checks.every(Boolean);
 }
 
+export interface CompileOptions {
+  asOf: Date;
+  /**
+   * Mined complements read the basket counts kept by audiences/baskets.ts instead of mining every order; only
+   * after refreshBaskets(asOf) in the same transaction or run (default false: mined in the query).
+   */
+  storedBaskets?: boolean;
+}
+
 /** Internal: the query plus where each condition's evidence lands in attributes. */
 export function compileWithEvidence(
   def: SegmentDefinition,
-  opts: { asOf: Date; readable?: boolean },
+  opts: CompileOptions & { readable?: boolean },
 ): CompiledSegment {
-  const c = new Compiler(def, opts.asOf);
+  const c = new Compiler(def, opts.asOf, opts.storedBaskets);
   const compiled = c.build().compile(opts.readable ? readableCompiler : compiler);
   return { sql: compiled.sql, parameters: [...compiled.parameters], evidence: c.evidence };
 }
@@ -524,7 +555,7 @@ export function compileWithEvidence(
  */
 export function compileSegment(
   def: SegmentDefinition,
-  opts: { asOf: Date },
+  opts: CompileOptions,
 ): { sql: string; parameters: unknown[] } {
   const { sql: text, parameters } = compileWithEvidence(def, opts);
   return { sql: text, parameters };

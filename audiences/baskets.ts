@@ -1,0 +1,121 @@
+import type { Condition, SegmentDefinition } from '../dsl/types.ts';
+import { timestampLiteral } from '../warehouse/values.ts';
+import type { Warehouse } from '../warehouse/warehouse.ts';
+
+/**
+ * Basket counts for mined complements (tables of migration 0035), kept equal to what mining every completed order
+ * up to T would count. Mining two years of baskets every night costs the same whatever changed; here the stored
+ * baskets are compared with today's, and only the orders whose basket differs (new, re-loaded with other lines,
+ * cancelled, refunded, deleted, or beyond T) move the pair and product counts.
+ */
+
+export interface BasketRefresh {
+  /** Basket lines that entered (+) or left (-) the counted baskets. */
+  linesAdded: number;
+  linesRemoved: number;
+  /** Orders whose basket changed. */
+  orders: number;
+}
+
+/** Whether a segment mines complements from baskets (only then are the basket counts needed). */
+export function minesBaskets(def: SegmentDefinition): boolean {
+  const walk = (c: Condition): boolean => {
+    if (c.kind === 'complements') return c.mined !== false;
+    if (c.kind === 'all') return c.all.some(walk);
+    if (c.kind === 'any') return c.any.some(walk);
+    if (c.kind === 'not') return walk(c.not);
+    return false;
+  };
+  return walk(def.where);
+}
+
+/**
+ * Brings basket_lines, basket_pairs and basket_products to the completed orders placed at or before T, in one
+ * transaction. `full` empties them first, so everything is counted again from the orders (--full-refresh).
+ */
+export async function refreshBaskets(wh: Warehouse, asOf: Date, full = false): Promise<BasketRefresh> {
+  return wh.transaction(async () => {
+    if (full)
+      for (const t of ['basket_lines', 'basket_pairs', 'basket_products']) await wh.run(`DELETE FROM ${t}`);
+    await stageBasketDiff(wh, asOf);
+    const counts = await wh.one<{ added: bigint; removed: bigint; orders: bigint }>(
+      `SELECT count(*) FILTER (WHERE sign = 1) AS added, count(*) FILTER (WHERE sign = -1) AS removed,
+              count(DISTINCT order_id) AS orders FROM basket_diff`,
+    );
+    const result: BasketRefresh = {
+      linesAdded: Number(counts?.added ?? 0),
+      linesRemoved: Number(counts?.removed ?? 0),
+      orders: Number(counts?.orders ?? 0),
+    };
+    if (result.orders > 0) {
+      await stagePairDelta(wh);
+      await applyDeltas(wh);
+    }
+    for (const t of ['basket_diff', 'basket_pair_delta', 'basket_product_delta'])
+      await wh.run(`DROP TABLE IF EXISTS ${t}`);
+    return result;
+  });
+}
+
+/**
+ * basket_diff(order_id, product_id, sign): lines of today's baskets not yet counted (+1) and counted lines no
+ * longer in them (-1). One full outer join of two line sets: the cost of reading the lines, not of pairing them.
+ */
+async function stageBasketDiff(wh: Warehouse, asOf: Date): Promise<void> {
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE basket_diff AS
+     WITH cur AS (
+       SELECT DISTINCT o.order_id, i.product_id FROM completed_orders o JOIN order_items i ON i.order_id = o.order_id
+       WHERE o.ordered_at <= ${timestampLiteral(asOf)})
+     SELECT coalesce(c.order_id, b.order_id) AS order_id, coalesce(c.product_id, b.product_id) AS product_id,
+            CASE WHEN b.order_id IS NULL THEN 1 ELSE -1 END AS sign
+     FROM cur c FULL JOIN basket_lines b ON b.order_id = c.order_id AND b.product_id = c.product_id
+     WHERE b.order_id IS NULL OR c.order_id IS NULL`,
+  );
+}
+
+/**
+ * The count changes of the touched orders: each pair of a touched order's new basket counts +1, each pair of its
+ * old basket -1 (a pair in both nets 0); products move by their lines' signs.
+ */
+async function stagePairDelta(wh: Warehouse): Promise<void> {
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE basket_pair_delta AS
+     WITH touched AS (SELECT DISTINCT order_id FROM basket_diff),
+     old AS (SELECT l.order_id, l.product_id FROM basket_lines l SEMI JOIN touched t ON t.order_id = l.order_id),
+     new AS (
+       SELECT o.order_id, o.product_id FROM old o
+       ANTI JOIN basket_diff d ON d.sign = -1 AND d.order_id = o.order_id AND d.product_id = o.product_id
+       UNION ALL SELECT order_id, product_id FROM basket_diff WHERE sign = 1),
+     pairs AS (
+       SELECT x.product_id AS a, y.product_id AS b, 1 AS sign
+       FROM new x JOIN new y ON y.order_id = x.order_id AND x.product_id < y.product_id
+       UNION ALL
+       SELECT x.product_id, y.product_id, -1
+       FROM old x JOIN old y ON y.order_id = x.order_id AND x.product_id < y.product_id)
+     SELECT a, b, sum(sign) AS dn FROM pairs GROUP BY a, b HAVING sum(sign) <> 0`,
+  );
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE basket_product_delta AS
+     SELECT product_id, sum(sign) AS dn FROM basket_diff GROUP BY product_id HAVING sum(sign) <> 0`,
+  );
+}
+
+/** Applies the deltas: counts updated in place, new pairs and products inserted, counts that reach 0 dropped. */
+async function applyDeltas(wh: Warehouse): Promise<void> {
+  for (const [table, keys] of [
+    ['basket_pairs', ['a', 'b']],
+    ['basket_products', ['product_id']],
+  ] as const) {
+    const delta = table === 'basket_pairs' ? 'basket_pair_delta' : 'basket_product_delta';
+    const on = keys.map((k) => `t.${k} = d.${k}`).join(' AND ');
+    await wh.run(`UPDATE ${table} t SET n = t.n + d.dn FROM ${delta} d WHERE ${on}`);
+    await wh.run(`INSERT INTO ${table} SELECT d.* FROM ${delta} d ANTI JOIN ${table} t ON ${on}`);
+    await wh.run(`DELETE FROM ${table} t USING ${delta} d WHERE ${on} AND t.n <= 0`);
+  }
+  await wh.run(
+    `DELETE FROM basket_lines l USING basket_diff d
+     WHERE d.sign = -1 AND l.order_id = d.order_id AND l.product_id = d.product_id`,
+  );
+  await wh.run('INSERT INTO basket_lines SELECT order_id, product_id FROM basket_diff WHERE sign = 1');
+}
