@@ -195,13 +195,24 @@ export async function audienceLift(wh: Warehouse, options: LiftOptions = {}): Pr
   return {
     as_of: asOf.toISOString(),
     window_days: days,
+    // Built field by field: the key order is the JSON contract.
     audiences: names.map(({ audience: a, has_holdout, share }) => {
-      const figures = liftFigures(count(a, 'exposed'), count(a, 'holdout'), days);
+      const f = liftFigures(count(a, 'exposed'), count(a, 'holdout'), days);
       return {
         audience: a,
         holdout_share: share === null ? null : round(share, 4),
-        ...figures,
-        message: has_holdout ? figures.message : noHoldoutMessage(a),
+        exposed_members: f.exposed_members,
+        exposed_purchasers: f.exposed_purchasers,
+        exposed_rate: f.exposed_rate,
+        holdout_members: f.holdout_members,
+        holdout_purchasers: f.holdout_purchasers,
+        holdout_rate: f.holdout_rate,
+        lift: f.lift,
+        ci_low: f.ci_low,
+        ci_high: f.ci_high,
+        incremental_revenue_per_exposed: f.incremental_revenue_per_exposed,
+        sufficient: f.sufficient,
+        message: has_holdout ? f.message : noHoldoutMessage(a),
       };
     }),
   };

@@ -140,6 +140,22 @@ export function buildProgram(): Command {
     .option('--json', 'print as JSON')
     .action(async (flags) => (await import('./metrics-command.ts')).metricsCommand(await config(), flags));
 
+  program
+    .command('lift [audience]')
+    .description('holdout lift per audience: exposed vs held-out purchase rates, read-only (docs/metrics.md)')
+    .option('--db <file>', 'DuckDB file')
+    .option(
+      '--days <n>',
+      'window: purchases within N days of entering, members who entered N days ago',
+      parseCount,
+      14,
+    )
+    .option('--as-of <iso-8601>', 'measure as of this date or date-time (default: the last run)', parseAsOf)
+    .option('--json', 'print as JSON')
+    .action(async (audience: string | undefined, flags) =>
+      (await import('./lift-command.ts')).liftCommand(await config(), audience, flags),
+    );
+
   registerOpsCommands(program, {
     config,
     openForReading: async (cfg, db) => (await import('./read.ts')).openForReading(cfg, db),
