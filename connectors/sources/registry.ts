@@ -1,10 +1,16 @@
 import type { SourceDefinition, SourceLoad } from './contract.ts';
+import { ecwidSource } from './ecwid/source.ts';
 import { filesSource } from './files/source.ts';
 import { ga4Source } from './ga4/source.ts';
 import { shopifySource } from './shopify/source.ts';
 
 /** Every source retarget knows, one line each, in load order: the keys of `sources` in retarget.config.ts. */
-export const sourceRegistry: readonly SourceDefinition<unknown>[] = [filesSource, ga4Source, shopifySource];
+export const sourceRegistry: readonly SourceDefinition<unknown>[] = [
+  filesSource,
+  ga4Source,
+  shopifySource,
+  ecwidSource,
+];
 
 export interface EnabledSource {
   name: string;
