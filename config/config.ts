@@ -88,6 +88,15 @@ export const configSchema = z
     schedule: scheduleConfigSchema.default(DEFAULT_SCHEDULE),
     /** Failure alerts; see docs/operations.md. */
     alerts: alertsConfigSchema.default(DEFAULT_ALERTS),
+    /** The HTML report (docs/report.md): written after each real run when `afterRun` is true (off by default). */
+    report: z
+      .object({
+        afterRun: z.boolean().default(false),
+        /** Where it goes (default: report.html beside the database). */
+        out: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ afterRun: false }),
   })
   .strict();
 

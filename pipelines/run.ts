@@ -212,6 +212,12 @@ export async function runPipeline(request: RunRequest): Promise<RunSummary> {
   }
   let reasons: AlertReason[] = [];
   try {
+    // The HTML report (config report.afterRun, off by default); one that cannot be written is a warning only.
+    if (config.report.afterRun && !summary.dryRun) {
+      const report = await (await import('../report/build.ts')).reportAfterRun(wh, asOf, config.report.out);
+      if (report.error) summary.warnings.push(`report not written to ${report.file}: ${report.error}`);
+      else reporter.info(`report written to ${report.file}`);
+    }
     if (request.alerts !== false) {
       reasons = await alertReasons(wh, summary, config.alerts).catch((err: Error) => {
         reporter.info(`alerts: cannot check this run: ${err.message}`);

@@ -156,6 +156,14 @@ export function buildProgram(): Command {
       (await import('./lift-command.ts')).liftCommand(await config(), audience, flags),
     );
 
+  program
+    .command('report')
+    .description('write the HTML report: audiences, overlap, retention, lift, last runs (docs/report.md)')
+    .option('--db <file>', 'DuckDB file')
+    .option('--out <file>', 'HTML file to write (default: report.html beside the database)')
+    .option('--as-of <iso-8601>', 'report as of this date or date-time (default: the last run)', parseAsOf)
+    .action(async (flags) => (await import('./report-command.ts')).reportCommand(await config(), flags));
+
   registerOpsCommands(program, {
     config,
     openForReading: async (cfg, db) => (await import('./read.ts')).openForReading(cfg, db),

@@ -1,0 +1,123 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/config.ts';
+import { runPipeline } from '../pipelines/run.ts';
+import { buildReport } from '../report/build.ts';
+import { gatherHistory } from '../report/gather.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
+
+/** The report's page without a browser: user text escaped, no personal data, and the run's report switch. */
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'retarget-report-unit-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const HOSTILE = `category_browsers:<script>alert(1)</script><img src=x onerror="alert(2)">`;
+const AS_OF = new Date('2026-11-01T00:00:00Z');
+
+/** Two runs of history for a hostile audience name (a split value is data: a product category, say). */
+async function seedHostile(wh: Warehouse): Promise<void> {
+  await wh.run(
+    `INSERT INTO pipeline_runs (run_id, started_at, finished_at, status, as_of, trigger, error) VALUES
+       ('r1', TIMESTAMP '2026-10-25 03:00', TIMESTAMP '2026-10-25 03:01', 'succeeded', TIMESTAMP '2026-10-25', 'cli', NULL),
+       ('r2', TIMESTAMP '2026-11-01 03:00', TIMESTAMP '2026-11-01 03:01', 'failed', $1, 'cli',
+        'sync: <b>bad</b> row for jane.doe@example.com')`,
+    [AS_OF],
+  );
+  await wh.run(
+    `INSERT INTO audience_snapshots (run_id, as_of, audience, segment, members, entered, exited) VALUES
+       ('r1', TIMESTAMP '2026-10-25', $1, 'category_browsers', 2, 2, 0),
+       ('r1', TIMESTAMP '2026-10-25', 'wishlisted', 'wishlisted', 1, 1, 0),
+       ('r2', $2, $1, 'category_browsers', 3, 1, 0),
+       ('r2', $2, 'wishlisted', 'wishlisted', 1, 0, 0)`,
+    [HOSTILE, AS_OF],
+  );
+  await wh.run(
+    `INSERT INTO audience_membership_history (audience, customer_id, entered_at, entered_run_id)
+     SELECT $1, 'cust-id-' || i, TIMESTAMP '2026-10-25', 'r1' FROM range(3) t(i)
+     UNION ALL SELECT 'wishlisted', 'cust-id-0', TIMESTAMP '2026-10-25', 'r1'`,
+    [HOSTILE],
+  );
+  // Not members at T: one left before it, one entered after it.
+  await wh.run(
+    `INSERT INTO audience_membership_history (audience, customer_id, entered_at, exited_at, entered_run_id) VALUES
+       ('wishlisted', 'cust-id-1', TIMESTAMP '2026-10-20', TIMESTAMP '2026-10-25', 'r0'),
+       ('wishlisted', 'cust-id-2', TIMESTAMP '2026-11-08', NULL, 'r3')`,
+  );
+  await wh.run(
+    `INSERT INTO destination_syncs (run_id, destination, audience, started_at, status, error)
+     VALUES ('r2', 'csv', $1, TIMESTAMP '2026-11-01 03:00', 'failed', '<script>x</script> for +1 555 123 4567')`,
+    [HOSTILE],
+  );
+}
+
+describe('retarget report page', () => {
+  it('escapes audience names and stored errors, and shows no personal data', async () => {
+    const wh = await Warehouse.open({ path: join(dir, 'hostile.duckdb') });
+    let page: string;
+    try {
+      await seedHostile(wh);
+      page = await buildReport(wh, AS_OF);
+      // The overlap is counted from the membership at T: 3 in the split audience, 1 of them also wishlisted.
+      const { overlap } = await gatherHistory(wh, AS_OF);
+      expect(overlap.sort((x, y) => x.a.localeCompare(y.a) || x.b.localeCompare(y.b))).toEqual([
+        { a: HOSTILE, b: HOSTILE, shared: 3 },
+        { a: HOSTILE, b: 'wishlisted', shared: 1 },
+        { a: 'wishlisted', b: HOSTILE, shared: 1 },
+        { a: 'wishlisted', b: 'wishlisted', shared: 1 },
+      ]);
+    } finally {
+      wh.close();
+    }
+    // The page has no element of its own that runs or loads anything: any of these came from data.
+    expect(page).not.toMatch(/<script|<img|<b>|onerror="/i);
+    expect(page).toContain('category_browsers:&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=');
+    expect(page).toContain(
+      'data-audience="category_browsers:&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(2)&quot;&gt;"',
+    );
+    expect(page).toContain('&lt;b&gt;bad&lt;/b&gt;');
+    // Stored errors are redacted again: no email or phone number reaches a file people pass around.
+    expect(page).not.toMatch(/jane\.doe|555 123 4567/);
+    expect(page).not.toContain('cust-id-'); // counts only: no customer id
+    expect(page).toMatch(/data-metric="members" data-audience="category_browsers:[^"]*" data-value="3"/);
+  });
+});
+
+describe('retarget run with report.afterRun', () => {
+  const run = (name: string, report: Record<string, unknown>) =>
+    runPipeline({
+      config: parseConfig({ database: join(dir, name, 'store.duckdb'), report }, 'test'),
+      sources: [],
+      segments: [],
+      destinations: [],
+      alerts: false,
+    });
+
+  it('writes the report beside the database after the run; off by default', async () => {
+    const on = await run('on', { afterRun: true });
+    expect(on.status).toBe('succeeded');
+    expect(readFileSync(join(dir, 'on', 'report.html'), 'utf8')).toContain(`as of ${on.asOf}`);
+    const off = await run('off', {});
+    expect(off.status).toBe('succeeded');
+    expect(existsSync(join(dir, 'off', 'report.html'))).toBe(false);
+  });
+
+  it('a report that cannot be written is a warning: the run still succeeds', async () => {
+    const blocker = join(dir, 'not-a-folder');
+    writeFileSync(blocker, '');
+    const out = join(blocker, 'report.html');
+    const summary = await run('blocked', { afterRun: true, out });
+    expect(summary.status).toBe('succeeded');
+    expect(summary.warnings).toEqual([expect.stringContaining(`report not written to ${out}: `)]);
+  });
+
+  it('the config section is strict', () => {
+    expect(() => parseConfig({ report: { afterrun: true } }, 'retarget.config.ts')).toThrow(
+      /report\.afterrun: unknown key \(allowed here: afterRun, out\)/,
+    );
+  });
+});
