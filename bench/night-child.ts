@@ -10,6 +10,8 @@ interface NightArgs {
   csvDir: string;
   asOf: string;
   memoryLimit?: string;
+  /** The equality check's run: every segment evaluated in full (basket counts recounted), nothing loaded or kept. */
+  fullCheck?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as NightArgs;
@@ -24,7 +26,12 @@ const config = parseConfig(
   'bench',
 );
 const started = performance.now();
-const summary = await runPipeline({ config, asOf: new Date(args.asOf), trigger: 'bench' });
+const summary = await runPipeline({
+  config,
+  asOf: new Date(args.asOf),
+  trigger: 'bench',
+  ...(args.fullCheck ? { fullRefresh: true, dryRun: true, sources: [] } : {}),
+});
 const seconds = (performance.now() - started) / 1000;
 const out = {
   status: summary.status,

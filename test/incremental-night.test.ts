@@ -1,9 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refreshBaskets } from '../audiences/baskets.ts';
 import { EVALUATED, evaluateSegments } from '../audiences/evaluate.ts';
+import { compareWithFull } from '../bench/stages/night-check.ts';
 import { compileSegment, type LoadedSegment, loadSegments } from '../dsl/index.ts';
 import { timestampLiteral } from '../warehouse/values.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
@@ -173,5 +174,37 @@ describe('incremental night', () => {
     expect(await basketDrift(night(0))).toBe(0);
     await fullEvaluation(night(0));
     expect(await differences(EVALUATED_ROWS, 'SELECT * FROM reference')).toBe(0);
+  });
+
+  it("the bench's check fails when the incremental membership or pair counts differ from the full one", async () => {
+    await evaluateSegments(wh, segments, night(0));
+    await wh.run(
+      `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes)
+       SELECT audience, segment, customer_id, ${timestampLiteral(night(0))}, attributes FROM ${EVALUATED}`,
+    );
+    await wh.run('CHECKPOINT');
+    const dir = mkdtempSync(join(tmpdir(), 'retarget-incr-check-'));
+    const [same, other] = [join(dir, 'same.duckdb'), join(dir, 'other.duckdb')];
+    copyFileSync(wh.path, same);
+    const equal = await compareWithFull(wh.path, same);
+    expect(equal).toMatchObject({ equal: true, only_incremental: 0, only_full: 0, pair_rows_differing: 0 });
+    expect(equal.rows).toBeGreaterThan(0);
+    const change = async (sql: string) => {
+      copyFileSync(wh.path, other); // each change on a fresh copy
+      const changed = await Warehouse.open({ path: other });
+      await changed.run(sql);
+      changed.close();
+      return compareWithFull(wh.path, other);
+    };
+    const pairs = await change(
+      'UPDATE basket_pairs SET n = n + 1 WHERE a = (SELECT min(a) FROM basket_pairs)',
+    );
+    expect(pairs).toMatchObject({ equal: false, only_incremental: 0, only_full: 0 });
+    expect(pairs.pair_rows_differing).toBeGreaterThan(0);
+    const members = await change(
+      `DELETE FROM audience_members WHERE customer_id = (SELECT min(customer_id) FROM audience_members)`,
+    );
+    expect(members.equal).toBe(false);
+    expect(members.only_incremental).toBeGreaterThan(0);
   });
 });
