@@ -33,6 +33,15 @@ export function holdoutShares(segments: LoadedSegment[], config?: HoldoutConfig)
   return { segments: own, audiences: { ...config?.audiences }, default: config?.default ?? 0 };
 }
 
+/**
+ * Config keys (holdouts.audiences) naming none of `segments` (an audience name is `segment` or `segment:value`):
+ * their share applies to nobody, most likely a misspelt name, so the run warns instead of silently holding none.
+ */
+export function unknownHoldoutNames(config: HoldoutConfig | undefined, segments: string[]): string[] {
+  const known = new Set(segments);
+  return Object.keys(config?.audiences ?? {}).filter((key) => !known.has(key.split(':')[0]!));
+}
+
 /** Split points are in 1/10000ths of the audience: a share is honoured to 0.01 %. */
 export const HOLDOUT_BUCKETS = 10_000;
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { evaluateSegments, type SegmentEvaluation } from '../audiences/evaluate.ts';
-import { holdoutShares } from '../audiences/holdouts.ts';
+import { holdoutShares, unknownHoldoutNames } from '../audiences/holdouts.ts';
 import { emptiedAudiences, segmentOfSql, storeMembership } from '../audiences/membership.ts';
 import { loadSegmentFiles, type SegmentFileFailure } from '../dsl/index.ts';
 import type { Destination } from '../plans/types.ts';
@@ -62,6 +62,15 @@ export async function evaluateAndSync(run: RunState): Promise<void> {
         '(only withdrawn consent, erasures and contact changes reach destinations meanwhile)',
     );
 
+  const segmentNames = [
+    ...loaded.segments.map((s) => s.definition.name),
+    ...loaded.failures.flatMap((f) => f.segment ?? []),
+    ...config.segments.disabled,
+  ];
+  for (const key of unknownHoldoutNames(config.holdouts, segmentNames))
+    summary.warnings.push(
+      `holdouts.audiences.${key} in the config names no segment, so nobody is held out for it`,
+    );
   await step('audiences:store', async () => {
     summary.audiences = await storeMembership(wh, runId, asOf, {
       dryRun: summary.dryRun,

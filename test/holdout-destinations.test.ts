@@ -92,10 +92,13 @@ describe('CSV through real runs: held-out members never in the files, the same p
       .sort();
 
   it('holdouts.audiences in the config: the file holds exposed members only, night after night', async () => {
-    writeConfig(s, { holdouts: { audiences: { buyers: 0.3 } } });
+    writeConfig(s, { holdouts: { audiences: { buyers: 0.3, buyres: 0.1 } } });
     const run = (asOf: string) => cli(['--config', s.config, 'run', '--as-of', asOf]);
     const first = await run('2026-02-01T03:00:00Z');
     expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout + first.stderr).toContain(
+      'holdouts.audiences.buyres in the config names no segment, so nobody is held out for it',
+    );
     const { Warehouse } = await import('../warehouse/warehouse.ts');
     const read = async () => {
       const wh = await Warehouse.open({ path: s.db, readOnly: true });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATED } from '../audiences/evaluate.ts';
-import { type HoldoutShares, holdoutShares } from '../audiences/holdouts.ts';
+import { type HoldoutShares, holdoutShares, unknownHoldoutNames } from '../audiences/holdouts.ts';
 import { storeMembership } from '../audiences/membership.ts';
 import { parseConfig } from '../config/config.ts';
 import { parseDefinition, performed, SegmentDefinitionError, segment } from '../dsl/index.ts';
@@ -212,6 +212,11 @@ describe('holdout validation', () => {
         'f',
       ).holdout,
     ).toBe(0.1);
+  });
+
+  it('config keys naming no segment are reported (a split audience counts as its segment)', () => {
+    const config = { default: 0, audiences: { 'cat:Cameras': 0.1, own: 0.1, onw: 0.2 } };
+    expect(unknownHoldoutNames(config, ['cat', 'own'])).toEqual(['onw']);
   });
 
   it('config holdouts: shares from 0 to under 0.5, named by key', () => {
