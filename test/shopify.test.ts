@@ -226,6 +226,12 @@ describe('Shopify source: incremental pulls', () => {
     );
     const fresh = { ...makeOrder(500, 99, 200, later.getTime()), createdAt: now, updatedAt: now };
     s.store.orders.push(fresh);
+    // Order 9002 loses its second product: its lines are restated, not added to.
+    const changedOrder = s.store.orders.find((o) => o.id === 'gid://shopify/Order/9002')!;
+    Object.assign(changedOrder, {
+      updatedAt: now,
+      lineItems: (changedOrder.lineItems as unknown[]).slice(0, 2),
+    });
     const completed = s.store.abandonedCheckouts.find((c) => !c.completedAt && c.customer)!;
     Object.assign(completed, { completedAt: now, updatedAt: now });
     s.fake.stats.bulkQueries.length = 0;
@@ -248,6 +254,9 @@ describe('Shopify source: incremental pulls', () => {
     expect(await count("SELECT count(*) FROM order_items WHERE order_id = '9005'")).toBe(0);
     expect(await count("SELECT count(*) FROM orders WHERE customer_id = '1004'")).toBeGreaterThan(0);
     expect(results[0]!.detail).toMatchObject({ deletions: { deleted: 1 } });
+    expect(await rows("SELECT product_id, quantity FROM order_items WHERE order_id = '9002'")).toEqual([
+      { product_id: '503', quantity: 3 },
+    ]);
     // The completed checkout is no longer abandoned.
     expect(
       await count(

@@ -21,13 +21,12 @@ export const SHOPIFY_SOURCE = 'shopify';
 
 /**
  * Purchase status: cancelled and fully refunded orders are not purchases (completed_orders excludes 'cancelled'
- * and 'refunded'); a voided payment is a cancelled sale. Anything else keeps Shopify's financial state
- * ('paid', 'pending', 'partially_refunded', ...), which counts as a purchase; fulfilment does not change that.
+ * and 'refunded', which REFUNDED lower-cases to); a voided payment is a cancelled sale. Anything else keeps
+ * Shopify's financial state ('paid', 'pending', 'partially_refunded', ...), which counts as a purchase; the
+ * fulfilment state does not change that.
  */
 export const ORDER_STATUS_SQL = `CASE
-  WHEN cancelledAt IS NOT NULL THEN 'cancelled'
-  WHEN displayFinancialStatus = 'REFUNDED' THEN 'refunded'
-  WHEN displayFinancialStatus = 'VOIDED' THEN 'cancelled'
+  WHEN cancelledAt IS NOT NULL OR displayFinancialStatus = 'VOIDED' THEN 'cancelled'
   ELSE coalesce(lower(displayFinancialStatus), 'completed') END`;
 
 /** Consent is the default email's marketing state (older shops: emailMarketingConsent): only SUBSCRIBED is consent. */
