@@ -78,9 +78,8 @@ export const configSchema = z
     holdouts: z
       .object({
         default: configShare().default(0),
-        audiences: z
-          .record(z.string().regex(/^[a-z][a-z0-9_]*(:.+)?$/, 'must be an audience name'), configShare())
-          .default({}),
+        // Any key: one naming no segment is a warning of the run (audiences/holdouts.ts), with the name.
+        audiences: z.record(z.string(), configShare()).default({}),
       })
       .strict()
       .default({ default: 0, audiences: {} }),
