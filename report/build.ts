@@ -1,5 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { audienceLift } from '../metrics/lift.ts';
 import {
   firstOrderAt,
   type MetricsOptions,
@@ -10,6 +11,7 @@ import { redact } from '../shared/redact.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { gatherHistory } from './gather.ts';
 import { page } from './html.ts';
+import { liftSection } from './lift-section.ts';
 import { audiencesSection, cartSection, overlapSection, retentionSection, runsSection } from './sections.ts';
 
 /**
@@ -34,11 +36,13 @@ export async function buildReport(wh: Warehouse, asOf: Date): Promise<string> {
   const metrics = await retentionMetrics(wh, { asOf, ...REPORT_METRICS });
   const warnings = metricsWarnings(metrics, await firstOrderAt(wh));
   const history = await gatherHistory(wh, asOf);
+  const lift = await audienceLift(wh, { asOf });
   return page('retarget report', `${basename(wh.path)} as of ${asOf.toISOString()}`, [
     audiencesSection(history),
     overlapSection(history),
     retentionSection(metrics, warnings),
     cartSection(metrics),
+    liftSection(lift),
     runsSection(history.runs, history.syncs),
   ]);
 }

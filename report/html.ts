@@ -51,19 +51,17 @@ export function formatNumber(v: number | null, digits: number): string {
  * A number in the page, with its exact value and what it is in data attributes (data-metric and whatever else
  * names it, e.g. data-period or data-audience), so a test or a scraper reads the figure, not the formatting.
  */
-export function num(
-  value: number | null,
-  digits: number,
-  attrs: Record<string, string>,
-  tag: 'td' | 'span' = 'td',
-): Html {
+export function figure(value: number | null, text: string, attrs: Record<string, string>): Html {
   const data = Object.entries(attrs)
     .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
     .join('');
   const raw = value === null || value === undefined ? 'null' : String(value);
-  return new Html(
-    `<${tag} class="num"${data} data-value="${raw}">${escapeHtml(formatNumber(value, digits))}</${tag}>`,
-  );
+  return new Html(`<td class="num"${data} data-value="${raw}">${escapeHtml(text)}</td>`);
+}
+
+/** A figure shown with `digits` decimals (counts whole, amounts and percentages with two). */
+export function num(value: number | null, digits: number, attrs: Record<string, string>): Html {
+  return figure(value, formatNumber(value, digits), attrs);
 }
 
 /** A table that scrolls sideways inside its card on a narrow screen (the page itself never does). */

@@ -34,6 +34,7 @@ let db: string;
 let config: string;
 let out: string;
 let browser: BrowserContext;
+let lift: Array<Record<string, unknown> & { audience: string; sufficient: boolean }>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'retarget-report-'));
@@ -48,6 +49,7 @@ beforeAll(async () => {
     sources: { files: { dir: store } },
     segments: { dir: join(ROOT, 'segments') },
     report: { afterRun: true },
+    holdouts: { default: 0.3 }, // so the report has lift figures to show
   };
   writeFileSync(config, `export default ${JSON.stringify(settings)};\n`);
   // Three nights, so the history has entries and exits to draw.
@@ -57,6 +59,9 @@ beforeAll(async () => {
   }
   const report = await cli(['--config', config, 'report', '--out', out]);
   expect(report.code, report.stderr).toBe(0);
+  const lifted = await cli(['--config', config, 'lift', '--json']);
+  expect(lifted.code, lifted.stderr).toBe(0);
+  lift = JSON.parse(lifted.stdout).audiences;
   if (hasBrowser)
     browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'retarget-chromium-')), {
       executablePath: CHROMIUM,
@@ -117,6 +122,7 @@ describe.skipIf(!hasBrowser)('the report in headless Chromium', () => {
       'Shared members',
       'crr_pct and conversion_pct per period',
       'cart_abandonment_pct',
+      ...(lift.some((a) => a.sufficient) ? ['Lift with its 95% interval (percentage points)'] : []),
     ]);
     for (const c of charts) {
       expect(c.paths, c.caption ?? '').toBeGreaterThan(5);
@@ -154,6 +160,25 @@ describe.skipIf(!hasBrowser)('the report in headless Chromium', () => {
     }
     expect(compared).toBeGreaterThanOrEqual(4 * 13);
     expect(shown).toHaveLength(compared); // nothing shown that the metrics do not have
+    await page.close();
+  });
+
+  it('shows the figures of `retarget lift --json` for every audience with a holdout', async () => {
+    expect(lift.length).toBeGreaterThan(0);
+    const { page } = await open(1280);
+    const shown = await page.$$eval('#lift [data-metric][data-audience]', (els) =>
+      els.map((e) => [
+        e.getAttribute('data-audience'),
+        e.getAttribute('data-metric'),
+        e.getAttribute('data-value'),
+      ]),
+    );
+    const expected = lift.flatMap((a) =>
+      Object.entries(a)
+        .filter(([k]) => !['audience', 'sufficient', 'message'].includes(k))
+        .map(([k, v]) => [a.audience, k, JSON.stringify(v)]),
+    );
+    expect(shown).toEqual(expected);
     await page.close();
   });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
+import { audienceLift } from '../metrics/lift.ts';
 import { runPipeline } from '../pipelines/run.ts';
 import { buildReport } from '../report/build.ts';
 import { gatherHistory } from '../report/gather.ts';
@@ -84,6 +85,70 @@ describe('retarget report page', () => {
     expect(page).not.toMatch(/jane\.doe|555 123 4567/);
     expect(page).not.toContain('cust-id-'); // counts only: no customer id
     expect(page).toMatch(/data-metric="members" data-audience="category_browsers:[^"]*" data-value="3"/);
+  });
+});
+
+/**
+ * An audience with a holdout, large enough to measure: 60 exposed (20 bought within 14 days of entering) and
+ * 40 held out (6 bought), everyone entered on 2026-10-01; one exposed buyer bought after the window.
+ */
+async function seedLift(wh: Warehouse): Promise<void> {
+  await wh.run(
+    `CREATE TEMP TABLE people AS
+     SELECT 'e' || i AS customer_id, 'exposed' AS side, i < 20 AS bought FROM range(60) t(i)
+     UNION ALL SELECT 'h' || i, 'holdout', i < 6 FROM range(40) t(i)`,
+  );
+  await wh.run(
+    `INSERT INTO audience_membership_history (audience, customer_id, entered_at, entered_run_id, side)
+     SELECT 'buyers', customer_id, TIMESTAMP '2026-10-01', 'r1', side FROM people`,
+  );
+  await wh.run(
+    `INSERT INTO audience_members (audience, segment, customer_id, entered_at, side)
+     SELECT 'buyers', 'buyers', customer_id, TIMESTAMP '2026-10-01', side FROM people`,
+  );
+  await wh.run(
+    `INSERT INTO orders (order_id, customer_id, ordered_at, status)
+     SELECT 'o-' || customer_id, customer_id, TIMESTAMP '2026-10-05', 'completed' FROM people WHERE bought
+     UNION ALL SELECT 'late', 'e59', TIMESTAMP '2026-10-20', 'completed'`,
+  );
+  await wh.run(
+    `INSERT INTO order_items (order_id, product_id, quantity, unit_price) SELECT order_id, 'p1', 1, 10 FROM orders`,
+  );
+}
+
+describe('retarget report: holdout lift', () => {
+  it('shows the figures of retarget lift with the interval drawn; no holdouts says so', async () => {
+    const wh = await Warehouse.open({ path: join(dir, 'lift.duckdb') });
+    let page: string;
+    let lift: Awaited<ReturnType<typeof audienceLift>>;
+    let none: string;
+    try {
+      none = await buildReport(wh, AS_OF);
+      await seedLift(wh);
+      page = await buildReport(wh, AS_OF);
+      lift = await audienceLift(wh, { asOf: AS_OF });
+    } finally {
+      wh.close();
+    }
+    expect(none).toContain('No holdouts configured');
+    expect(page).not.toContain('No holdouts configured');
+    const [buyers] = lift.audiences;
+    expect(buyers).toMatchObject({ audience: 'buyers', sufficient: true, exposed_purchasers: 20 });
+    for (const [field, value] of Object.entries(buyers!)) {
+      if (field === 'audience' || field === 'sufficient' || field === 'message') continue;
+      expect(page, field).toContain(`data-metric="${field}" data-audience="buyers" data-value="${value}"`);
+    }
+    expect(page).toContain(`data-metric="lift" data-audience="buyers" data-value="${buyers!.lift}">+18.33<`);
+    const svg = page.slice(page.indexOf('<section id="lift"')).match(/<svg[\s\S]*?<\/svg>/)?.[0] ?? '';
+    expect(svg).toContain('aria-label="Holdout lift per audience with its 95% interval"');
+    // The whisker: a stem and two caps, inside the plot (the y axis covers both ends of the interval).
+    const lines = [
+      ...svg.matchAll(/<path d="M([\d.-]+) ([\d.-]+)L([\d.-]+) ([\d.-]+)"[^>]*stroke="#1d2430"/g),
+    ];
+    expect(lines).toHaveLength(3);
+    const ys = lines.flatMap((l) => [Number(l[2]), Number(l[4])]);
+    expect(Math.min(...ys)).toBeGreaterThanOrEqual(24); // the grid's top
+    expect(Math.max(...ys)).toBeLessThanOrEqual(320 - 90); // above the x axis labels
   });
 });
 
