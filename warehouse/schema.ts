@@ -82,6 +82,8 @@ export interface Database {
     customer_id: string;
     entered_at: Date;
     attributes: string | null;
+    /** 'exposed' or 'holdout' (0027): held-out members are never sent. */
+    side: Generated<string>;
   };
   audience_membership_history: {
     audience: string;
@@ -90,6 +92,7 @@ export interface Database {
     exited_at: Date | null;
     entered_run_id: string | null;
     exited_run_id: string | null;
+    side: Generated<string>;
   };
   audience_snapshots: {
     run_id: string;
