@@ -23,12 +23,17 @@ export async function merge(
   spec: TableSpec,
   staging: string,
   times: SourceTimes = new Map(),
+  /** Whether a key repeats among the batch's good rows, when the caller checked (ingest.ts does). */
+  repeated?: boolean,
 ): Promise<number> {
   const key = spec.key.map(sqlIdent).join(', ');
   // De-duplicating a batch costs a window over every row; most batches have no repeated key, so check first.
-  const repeats = await wh.scalar(
-    `SELECT count(*) FROM (SELECT 1 FROM ${sqlIdent(staging)} WHERE _reason IS NULL GROUP BY ${key} HAVING count(*) > 1 LIMIT 1)`,
-  );
+  const repeats =
+    repeated === undefined
+      ? await wh.scalar(
+          `SELECT count(*) FROM (SELECT 1 FROM ${sqlIdent(staging)} WHERE _reason IS NULL GROUP BY ${key} HAVING count(*) > 1 LIMIT 1)`,
+        )
+      : Number(repeated);
   switch (spec.merge) {
     case 'upsert':
       // Export times order a key's rows in the batch (and version customers); without repeats they decide nothing.

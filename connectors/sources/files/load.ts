@@ -134,6 +134,7 @@ async function loadTable(
       source: options.dir,
       maxRejectShare: options.maxRejectShare,
       exportedAt: new Map(readable.map((f) => [f.path, exportTimeOf(f)])),
+      sources: readable.map((f) => f.path),
       beforeCommit: async (r) => {
         await recordLoaded(wh, files, r.bySource, options.runId);
         await options.beforeCommit?.(table);
