@@ -84,7 +84,11 @@ export async function buildAllAudiencesPlan(
   };
 }
 
-/** Records that the destination now holds the planned rows of these audiences. */
+/**
+ * Records that the destination now holds the planned rows of these audiences. A member whose fingerprint changed
+ * is a remove plus an add of the same key: the add replaces the row in place, so only members who left are
+ * deleted (a delete from a keyed DuckDB table costs about 0.1 ms a row, a replace a fraction of that).
+ */
 export async function confirmAudiences(
   wh: Warehouse,
   plan: AllAudiencesPlan,
@@ -93,9 +97,11 @@ export async function confirmAudiences(
   if (audiences.length === 0) return;
   const t = sqlIdent(plan.table);
   await wh.run(
-    `DELETE FROM destination_members m USING ${t} p
-     WHERE p.action = 'remove' AND p.audience IN (SELECT unnest(${sqlList(audiences)}))
-       AND m.destination = $1 AND m.audience = p.audience AND m.customer_id = p.customer_id AND m.fingerprint = p.fingerprint`,
+    `DELETE FROM destination_members m USING (
+       SELECT p.audience, p.customer_id, p.fingerprint FROM ${t} p
+       ANTI JOIN ${t} a ON a.action = 'add' AND a.audience = p.audience AND a.customer_id = p.customer_id
+       WHERE p.action = 'remove' AND p.audience IN (SELECT unnest(${sqlList(audiences)}))) p
+     WHERE m.destination = $1 AND m.audience = p.audience AND m.customer_id = p.customer_id AND m.fingerprint = p.fingerprint`,
     [plan.destination],
   );
   await wh.run(
