@@ -206,7 +206,10 @@ describe('incremental pulls', () => {
     const later = NOW + 2 * DAY;
     // One order refunded, one new order, one order and one customer deleted in the store.
     const changed = fake.data.orders[5]!;
-    Object.assign(changed, { paymentStatus: 'REFUNDED', updateTimestamp: later - 100 });
+    // ... and its first line removed: the order's lines are replaced, not merged.
+    const items = changed.items as Array<{ productId: number }>;
+    const kept = [{ productId: 111, price: 3, quantity: 4 }];
+    Object.assign(changed, { paymentStatus: 'REFUNDED', updateTimestamp: later - 100, items: kept });
     fake.data.orders.push(
       orderObject({
         number: 9100,
@@ -229,6 +232,12 @@ describe('incremental pulls', () => {
     expect(
       await wh.json('SELECT status FROM orders WHERE order_id = $1', [String(changed.orderNumber)]),
     ).toEqual([{ status: 'refunded' }]);
+    expect(
+      await wh.json('SELECT product_id, quantity FROM order_items WHERE order_id = $1', [
+        String(changed.orderNumber),
+      ]),
+    ).toEqual([{ product_id: '111', quantity: 4 }]);
+    expect(items.length).toBeGreaterThan(0);
     expect(await count(wh, `SELECT count(*) FROM orders WHERE order_id = '${gone.orderNumber}'`)).toBe(0);
     expect(await count(wh, `SELECT count(*) FROM order_items WHERE order_id = '${gone.orderNumber}'`)).toBe(
       0,
