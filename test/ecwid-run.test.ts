@@ -64,6 +64,9 @@ describe('retarget run --sources ecwid', () => {
     expect(r.stdout + r.stderr).not.toContain(fake.token);
     const runs = await cli(['--config', s.config, 'runs', 'last'], env());
     expect(runs.stdout).toMatch(/load:ecwid\s+succeeded/);
+    // Rows per object and table, as the run printed them.
+    expect(runs.stdout).toMatch(/load:ecwid\s+orders\s+300\s+300\s+0/);
+    expect(runs.stdout).toMatch(/load:ecwid\s+events \(ecwid carts\)/);
   });
 
   it('a run killed mid-pull (SIGKILL) resumes: nothing lost, nothing doubled', async () => {

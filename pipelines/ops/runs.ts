@@ -66,6 +66,14 @@ export interface RunDetail {
     error: string | null;
   }>;
   rejected: Array<{ table: string; reason: string; rows: number }>;
+  /** Rows per table of each source load (its LoadSummary rows), e.g. per Ecwid object. */
+  loads: Array<{
+    step: string;
+    table: string;
+    rows_read: number;
+    rows_loaded: number;
+    rows_rejected: number;
+  }>;
   syncs: Array<{
     destination: string;
     audience: string;
@@ -142,6 +150,7 @@ export async function showRun(wh: Warehouse, ref: string): Promise<RunDetail | u
     'SELECT audience, members, entered, exited FROM audience_snapshots WHERE run_id = $1 ORDER BY audience',
     [runId],
   );
+  const loads = await loadSummaries(wh, runId);
   const requests = await googleAdsRequests(wh, runId);
   const num = (v: bigint | null) => (v === null ? null : Number(v));
   return {
@@ -153,6 +162,7 @@ export async function showRun(wh: Warehouse, ref: string): Promise<RunDetail | u
       rows_out: num(rows_out),
     })),
     rejected: rejected.map((r) => ({ ...r, rows: Number(r.rows) })),
+    loads,
     syncs: syncs.map((s) => ({
       ...s,
       adds: Number(s.adds),
@@ -210,6 +220,15 @@ export function formatRunDetail(d: RunDetail): string {
       ]),
     ),
   );
+  if (d.loads.length)
+    out.push(
+      '',
+      'Loaded',
+      table(
+        ['step', 'table', 'read', 'loaded', 'rejected'],
+        d.loads.map((l) => [l.step, l.table, l.rows_read, l.rows_loaded, l.rows_rejected]),
+      ),
+    );
   out.push('', `Rejected rows: ${r.rows_rejected}`);
   if (d.rejected.length) {
     out.push(
@@ -240,6 +259,35 @@ export function formatRunDetail(d: RunDetail): string {
   }
   out.push(...formatGoogleAdsRequests(d.google_ads_requests ?? []));
   return out.join('\n');
+}
+
+/**
+ * The LoadSummary rows each succeeded load step stored: its detail's `loads`, or the detail itself when it is the
+ * list (files). Steps whose detail has neither show none.
+ */
+async function loadSummaries(wh: Warehouse, runId: string): Promise<RunDetail['loads']> {
+  const rows = await wh.all<{ step: string; loads: string | null }>(
+    `SELECT step, CAST(CASE WHEN json_type(detail) = 'ARRAY' THEN detail::JSON ELSE json_extract(detail, '$.loads') END AS VARCHAR) AS loads
+     FROM pipeline_steps
+     WHERE run_id = $1 AND starts_with(step, 'load:') AND status = 'succeeded' AND try(json_valid(detail))
+     ORDER BY started_at, step`,
+    [runId],
+  );
+  return rows.flatMap(({ step, loads }) => {
+    const list: unknown = loads ? JSON.parse(loads) : [];
+    if (!Array.isArray(list)) return [];
+    return list
+      .filter(
+        (l): l is Record<string, unknown> => typeof l?.table === 'string' && typeof l?.rowsRead === 'number',
+      )
+      .map((l) => ({
+        step,
+        table: l.table as string,
+        rows_read: Number(l.rowsRead),
+        rows_loaded: Number(l.rowsLoaded ?? 0),
+        rows_rejected: Number(l.rowsRejected ?? 0),
+      }));
+  });
 }
 
 function oneLine(text: string, max: number): string {

@@ -37,6 +37,7 @@ function result(report: EcwidPullReport): SourceLoadResult {
     warnings: report.warnings,
     rowsIn: loads.reduce((n, l) => n + l.rowsRead, 0),
     rowsOut: loads.reduce((n, l) => n + l.rowsLoaded, 0),
-    detail: report,
+    // `loads` at the top: `retarget runs <run>` shows them per table.
+    detail: { loads, ...report },
   };
 }
