@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redact } from '../../../shared/redact.ts';
 
 /**
  * `sources.ecwid` in retarget.config.ts. The store and token come from the environment only (ECWID_STORE_ID,
@@ -48,6 +49,6 @@ export function ecwidConfig(settings: unknown, env: NodeJS.ProcessEnv): EcwidCon
     );
   const apiUrl = env.ECWID_API_URL?.trim() || DEFAULT_ECWID_API_URL;
   if (!/^https?:\/\/[^/\s]+/.test(apiUrl))
-    throw new Error(`ECWID_API_URL is not an http(s) URL: '${apiUrl}'`);
+    throw new Error(`ECWID_API_URL is not an http(s) URL: '${redact(apiUrl)}'`);
   return { ...ecwidSettingsSchema.parse(settings ?? {}), storeId, token, apiUrl };
 }
