@@ -121,23 +121,41 @@ async function replaceMembers(wh: Warehouse, asOf: Date, scope: string): Promise
        LEFT JOIN membership_holdout h ON h.audience = e.audience AND h.customer_id = e.customer_id)`,
     [asOf],
   );
+  await applyMemberDiff(wh, scope);
+}
+
+/**
+ * The diff between audience_members (in scope) and membership_desired, in one full join: rows to delete (left),
+ * insert (entered) or update (attributes, entered_at, segment or side changed). Only those rows are written: a
+ * delete from keyed audience_members costs about 0.1 ms a row, and most members are unchanged night to night.
+ */
+async function applyMemberDiff(wh: Warehouse, scope: string): Promise<void> {
   await wh.run(
-    `DELETE FROM audience_members m WHERE ${scope}
-       AND NOT EXISTS (SELECT 1 FROM membership_desired d WHERE d.audience = m.audience AND d.customer_id = m.customer_id)`,
+    `CREATE OR REPLACE TEMP TABLE membership_apply AS
+     SELECT coalesce(d.audience, m.audience) AS audience, coalesce(d.customer_id, m.customer_id) AS customer_id,
+            CASE WHEN d.customer_id IS NULL THEN 'delete' WHEN m.customer_id IS NULL THEN 'insert' ELSE 'update' END AS op,
+            d.segment, d.entered_at, d.attributes, d.side
+     FROM membership_desired d
+     FULL JOIN (SELECT * FROM audience_members m WHERE ${scope}) m
+       ON m.audience = d.audience AND m.customer_id = d.customer_id
+     WHERE d.customer_id IS NULL OR m.customer_id IS NULL
+        OR m.segment <> d.segment OR m.entered_at <> d.entered_at OR m.side IS DISTINCT FROM d.side
+        OR CAST(m.attributes AS VARCHAR) IS DISTINCT FROM CAST(d.attributes AS VARCHAR)`,
   );
   await wh.run(
-    `UPDATE audience_members m SET segment = d.segment, entered_at = d.entered_at, attributes = d.attributes,
-       side = d.side
-     FROM membership_desired d
-     WHERE m.audience = d.audience AND m.customer_id = d.customer_id
-       AND (m.segment <> d.segment OR m.entered_at <> d.entered_at OR m.side IS DISTINCT FROM d.side
-            OR CAST(m.attributes AS VARCHAR) IS DISTINCT FROM CAST(d.attributes AS VARCHAR))`,
+    `DELETE FROM audience_members m USING membership_apply a
+     WHERE a.op = 'delete' AND m.audience = a.audience AND m.customer_id = a.customer_id`,
+  );
+  await wh.run(
+    `UPDATE audience_members m SET segment = a.segment, entered_at = a.entered_at, attributes = a.attributes,
+       side = a.side
+     FROM membership_apply a WHERE a.op = 'update' AND m.audience = a.audience AND m.customer_id = a.customer_id`,
   );
   await wh.run(
     `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes, side)
-     SELECT d.audience, d.segment, d.customer_id, d.entered_at, d.attributes, d.side FROM membership_desired d
-     ANTI JOIN audience_members m ON m.audience = d.audience AND m.customer_id = d.customer_id`,
+     SELECT audience, segment, customer_id, entered_at, attributes, side FROM membership_apply WHERE op = 'insert'`,
   );
+  await wh.run('DROP TABLE membership_apply');
 }
 
 /**
