@@ -42,7 +42,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--sources <names>',
-      'load only these sources, comma-separated (files, ga4); default: every configured one',
+      'load only these sources, comma-separated (files, ga4, shopify, ecwid); default: every configured one',
       parseNames,
     )
     .option(
