@@ -98,13 +98,15 @@ section{background:#fff;border:1px solid #e1e5eb;border-radius:8px;padding:16px;
 section.wide{grid-column:1/-1}
 h2{margin:0 0 4px;font-size:1.15rem}.intro{margin:0 0 12px;color:#5a6472;font-size:.9rem}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:12px}
-figure{margin:0}figure svg{display:block;width:100%;height:auto;max-width:100%}
+figure{margin:0 auto;width:100%;max-width:880px}figure svg{display:block;width:100%;height:auto;max-width:100%}
 figcaption{font-size:.8rem;color:#5a6472;text-align:center}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{padding:4px 8px;border-bottom:1px solid #edf0f4;text-align:left;white-space:nowrap}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.text{white-space:normal;overflow-wrap:anywhere;min-width:12ch}
+td.text{white-space:normal;overflow-wrap:anywhere;min-width:24ch}
+td.name{white-space:normal;overflow-wrap:anywhere;min-width:18ch;max-width:40ch}
+td.note{min-width:44ch;color:#5a6472;font-size:.8rem}
 .bad{color:#b3261e}.warn{color:#8a5a00}.empty{color:#5a6472;font-style:italic}
 ul.warnings{margin:0;padding-left:20px;color:#8a5a00;font-size:.85rem}
 @media (max-width:600px){header,main{padding-left:10px;padding-right:10px}section{padding:12px}}

@@ -51,7 +51,7 @@ const count = (v: number) => v.toLocaleString('en-US');
 
 function liftRow(a: AudienceLift): Html {
   const at = (metric: keyof AudienceLift) => ({ metric, audience: a.audience });
-  return html`<tr><td class="text">${a.audience}</td>${[
+  return html`<tr><td class="name">${a.audience}</td>${[
     figure(a.holdout_share, pct(a.holdout_share), at('holdout_share')),
     figure(a.exposed_members, count(a.exposed_members), at('exposed_members')),
     figure(a.exposed_purchasers, count(a.exposed_purchasers), at('exposed_purchasers')),
@@ -67,7 +67,7 @@ function liftRow(a: AudienceLift): Html {
       money(a.incremental_revenue_per_exposed),
       at('incremental_revenue_per_exposed'),
     ),
-  ]}<td class="text warn">${a.message ?? ''}</td></tr>`;
+  ]}<td class="text note">${a.message ?? ''}</td></tr>`;
 }
 
 /** A bar per audience (lift, percentage points) with a whisker from the interval's low to its high end. */

@@ -13,7 +13,7 @@ export function audiencesSection(h: HistoryData): Html {
   const latest = h.snapshots.filter((s) => s.run_id === lastRun).sort((a, b) => b.members - a.members);
   const rows = latest.map(
     (s) =>
-      html`<tr><td class="text">${s.audience}</td>${num(s.members, 0, { metric: 'members', audience: s.audience })}${num(s.entered, 0, { metric: 'entered', audience: s.audience })}${num(s.exited, 0, { metric: 'exited', audience: s.audience })}</tr>`,
+      html`<tr><td class="name">${s.audience}</td>${num(s.members, 0, { metric: 'members', audience: s.audience })}${num(s.entered, 0, { metric: 'entered', audience: s.audience })}${num(s.exited, 0, { metric: 'exited', audience: s.audience })}</tr>`,
   );
   const runs = new Set(h.snapshots.map((s) => s.run_id)).size;
   return section(
