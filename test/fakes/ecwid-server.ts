@@ -50,8 +50,6 @@ export class FakeEcwidServer {
   planWithoutApi = false;
   /** The limiter's clock (ms); tests advance their own instead of waiting a minute. */
   clock: () => number = Date.now;
-  /** Called before each page is served (tests: kill the client mid-pull). */
-  onRequest?: (path: string, query: URLSearchParams) => void;
   private readonly served: number[] = [];
   private server?: Server;
 
@@ -75,11 +73,6 @@ export class FakeEcwidServer {
   get url(): string {
     const address = this.server?.address() as AddressInfo;
     return `http://127.0.0.1:${address.port}/api/v3`;
-  }
-
-  /** Requests that reached the API (not refused by auth or the limit). */
-  get apiRequests(): FakeEcwidRequest[] {
-    return this.requests.filter((r) => r.status === 200);
   }
 
   async start(): Promise<this> {
@@ -129,7 +122,6 @@ export class FakeEcwidServer {
       return error(500, 'INTERNAL_ERROR', 'Internal error');
     }
     const path = url.pathname.slice(prefix.length);
-    this.onRequest?.(path, url.searchParams);
     const body = this.answer(path, url.searchParams);
     if (!body) return error(404, 'NOT_FOUND', `Unknown path ${path}`);
     if ('error' in body) return error(400, 'WRONG_PARAMETER', String(body.error));
