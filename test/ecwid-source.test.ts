@@ -301,6 +301,14 @@ describe('rate limits and failures', () => {
     const err = await pullEcwid(wh, config({ maxAttempts: 3 }), options()).catch((e: Error) => e);
     expect(String(err)).toMatch(`Ecwid store ${fake.storeId}: GET /profile failed 3 times (last: HTTP 500)`);
     expect(String(err)).not.toContain(fake.token);
+    // Network errors too: nothing listens there.
+    const unreachable = config({ maxAttempts: 2 });
+    await fake.stop();
+    const down = await pullEcwid(wh, unreachable, options()).catch((e: Error) => e);
+    expect(String(down)).toMatch(
+      `Ecwid store ${fake.storeId}: GET /profile failed 2 times (last: fetch failed)`,
+    );
+    await fake.start();
   });
 
   it('402: a configuration error naming the store and what to do, not the token', async () => {
