@@ -44,6 +44,9 @@ export interface BulkResult {
   /** The downloaded JSONL file, or null when the query matched nothing. */
   file: string | null;
   bytes: number;
+  /** Time Shopify took to run the operation (as polled), and to download its result. */
+  waitMs: number;
+  downloadMs: number;
   /** Removes the temp file. */
   dispose(): void;
 }
@@ -55,26 +58,30 @@ export async function runBulkQuery(
   query: string,
   log: (m: string) => void,
 ): Promise<BulkResult> {
-  const started = await api.graphql<{
+  const run = await api.graphql<{
     bulkOperationRunQuery: {
       bulkOperation: BulkOperation | null;
       userErrors: Array<{ field?: string[]; message: string }>;
     };
   }>(`bulk ${what}`, RUN, { query });
-  const { bulkOperation, userErrors } = started.bulkOperationRunQuery;
+  const { bulkOperation, userErrors } = run.bulkOperationRunQuery;
   if (!bulkOperation || userErrors.length)
     throw new ShopifyBulkError(
       `Shopify refused the bulk query for ${what}: ${userErrors.map((e) => e.message).join('; ') || 'no operation returned'}`,
     );
+  const started = Date.now();
   const done = await waitFor(api, config, what, bulkOperation.id, log);
+  const waitMs = Date.now() - started;
   const objectCount = Number(done.objectCount ?? 0);
-  if (!done.url) return { operationId: done.id, objectCount, file: null, bytes: 0, dispose() {} };
+  if (!done.url)
+    return { operationId: done.id, objectCount, file: null, bytes: 0, waitMs, downloadMs: 0, dispose() {} };
   const dir = mkdtempSync(join(tmpdir(), 'retarget-shopify-'));
   const dispose = () => rmSync(dir, { recursive: true, force: true });
   try {
     const file = join(dir, `${what}.jsonl`);
     const bytes = await download(done.url, file, what);
-    return { operationId: done.id, objectCount, file, bytes, dispose };
+    const downloadMs = Date.now() - started - waitMs;
+    return { operationId: done.id, objectCount, file, bytes, waitMs, downloadMs, dispose };
   } catch (err) {
     dispose();
     throw err;

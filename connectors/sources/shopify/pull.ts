@@ -24,6 +24,10 @@ export interface ObjectPull {
   cursor: string | null;
   objects: number;
   bytes: number;
+  /** Milliseconds Shopify ran the bulk operation, the download took, and the load into DuckDB took. */
+  waitMs: number;
+  downloadMs: number;
+  loadMs: number;
   loads: LoadSummary[];
   /** Lines left out on purpose (line items of no product, checkouts without a customer). */
   skipped: number;
@@ -57,6 +61,9 @@ export async function pullObject(
     cursor: last,
     objects: 0,
     bytes: 0,
+    waitMs: 0,
+    downloadMs: 0,
+    loadMs: 0,
     loads: [],
     skipped: 0,
   };
@@ -64,7 +71,10 @@ export async function pullObject(
   try {
     result.objects = bulk.objectCount;
     result.bytes = bulk.bytes;
+    result.waitMs = bulk.waitMs;
+    result.downloadMs = bulk.downloadMs;
     if (!bulk.file) return result;
+    const started = Date.now();
     await ctx.checkpoint(`load:shopify_${object.name}`);
     const stage = await stageLines(wh, object, bulk);
     try {
@@ -99,6 +109,7 @@ export async function pullObject(
         result.loads.push(summary(loaded));
       }
       result.cursor = (await readCursor(wh, SHOPIFY_SOURCE, key)) ?? null;
+      result.loadMs = Date.now() - started;
     } finally {
       await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(stage)}`);
     }
