@@ -53,6 +53,16 @@ export const HOLDOUT_BUCKETS = 10_000;
 export const holdoutBucketSql = (audience: string, customerId: string, salt: string) =>
   `(('0x' || left(md5(${salt} || chr(31) || ${audience} || chr(31) || ${customerId}), 8))::UBIGINT % ${HOLDOUT_BUCKETS})`;
 
+/** Without exactly one salt the split would silently hold out nobody (none) or duplicate members (several). */
+async function checkSalt(wh: Warehouse): Promise<void> {
+  const salts = await wh.scalar('SELECT count(*) FROM holdout_salt');
+  if (salts !== 1)
+    throw new Error(
+      `holdout_salt holds ${salts} rows instead of 1: restore it from a backup of this database ` +
+        '(a new salt would move members between exposed and held out)',
+    );
+}
+
 const isOn = (s: HoldoutShares | undefined): s is HoldoutShares =>
   !!s &&
   (s.default > 0 ||
@@ -68,6 +78,7 @@ export async function markHoldouts(wh: Warehouse, shares: HoldoutShares | undefi
   const ev = sqlIdent(EVALUATED);
   await wh.run('CREATE OR REPLACE TEMP TABLE membership_holdout (audience VARCHAR, customer_id VARCHAR)');
   if (!isOn(shares)) return;
+  await checkSalt(wh);
   await wh.run('CREATE OR REPLACE TEMP TABLE membership_shares (kind VARCHAR, name VARCHAR, share DOUBLE)');
   const rows = [
     ...Object.entries(shares.segments).map(([name, share]) => ['segment', name, share] as const),

@@ -107,6 +107,15 @@ describe('holdout split', () => {
     }
   });
 
+  it('a missing salt is an error, not a silent split of nobody', async () => {
+    await evaluate(wh, 'a', 0, 100);
+    await wh.run('DELETE FROM holdout_salt');
+    await expect(storeMembership(wh, 'r1', T1, { holdouts: shares({ default: 0.2 }) })).rejects.toThrow(
+      /holdout_salt holds 0 rows instead of 1: restore it from a backup/,
+    );
+    expect(await wh.scalar('SELECT count(*) FROM audience_members')).toBe(0);
+  });
+
   it('no holdout unless asked: every member exposed, and sendable', async () => {
     await evaluate(wh, 'a', 0, 500);
     await wh.run(
