@@ -128,18 +128,22 @@ const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 *
 /**
  * Per audience and side, set-based: each (audience, customer) counts once, by their first stay that entered
  * since the audience's first held-out entry (so both sides entered over the same time) and at least `days`
- * before T; they purchased if a completed order of theirs falls in (entered, entered + days].
+ * before T; they purchased if a completed order of theirs falls in (entered, entered + days]. A stay a side change
+ * started (the previous one ended at the same T) is not an entry: that person was already a member, and counting
+ * them would compare long-time members on one side with newcomers on the other.
  */
 const SIDES_SQL = `
 WITH stays AS (
-  SELECT audience, customer_id, entered_at, coalesce(side, 'exposed') AS side
+  SELECT audience, customer_id, entered_at, coalesce(side, 'exposed') AS side,
+         coalesce(lag(exited_at) OVER (PARTITION BY audience, customer_id ORDER BY entered_at) = entered_at, false)
+           AS side_change
   FROM audience_membership_history WHERE $3::VARCHAR IS NULL OR audience = $3
 ),
 starts AS (SELECT audience, min(entered_at) AS since FROM stays WHERE side = 'holdout' GROUP BY audience),
 units AS (
   SELECT s.audience, s.customer_id, arg_min(s.side, s.entered_at) AS side, min(s.entered_at) AS entered_at
   FROM stays s JOIN starts t ON t.audience = s.audience
-  WHERE s.entered_at >= t.since AND s.entered_at <= $1::TIMESTAMP - to_days($2::INTEGER)
+  WHERE NOT s.side_change AND s.entered_at >= t.since AND s.entered_at <= $1::TIMESTAMP - to_days($2::INTEGER)
   GROUP BY s.audience, s.customer_id
 ),
 bought AS (

@@ -59,6 +59,13 @@ describe('holdout lift', () => {
     await stays('a', 'early', 5, 'exposed', '2026-02-01 00:00:00');
     await stays('a', 'late', 5, 'holdout', '2026-03-20 00:00:00');
     for (const c of ['early0', 'late0']) await order(c, '2026-03-21 00:00:00', 50);
+    // Nor a member whose side changed on 1 March (a share change): already a member since February.
+    await wh.run(
+      `INSERT INTO audience_membership_history (audience, customer_id, entered_at, exited_at, side) VALUES
+         ('a', 'moved', TIMESTAMP '2026-02-01', TIMESTAMP '${ENTERED}', 'exposed'),
+         ('a', 'moved', TIMESTAMP '${ENTERED}', NULL, 'holdout')`,
+    );
+    await order('moved', '2026-03-05 00:00:00', 500);
 
     const report = await audienceLift(wh, { asOf: T });
     expect(report.as_of).toBe('2026-03-31T00:00:00.000Z');
