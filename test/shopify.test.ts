@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { retryWait } from '../connectors/sources/shopify/client.ts';
 import { ShopifyConfigError, shopifyConfig } from '../connectors/sources/shopify/config.ts';
 import { iso, makeCustomer, makeOrder } from './fakes/shopify-store.ts';
 import { AS_OF, SHOP, type ShopifySetup, shopifySetup, TOKEN } from './shopify-setup.ts';
@@ -326,6 +327,41 @@ describe('Shopify source: limits and failures', () => {
     expect((err as Error).message).toMatch(/access token was refused \(401\).*SHOPIFY_ACCESS_TOKEN/);
     expect((err as Error).message).not.toContain('shpat_wrong_token_abcdef123456');
     expect(s.logs.join('\n')).not.toContain('shpat_');
+  });
+});
+
+describe('Shopify retry waits', () => {
+  const limits = { retryMinMs: 10, retryMaxMs: 60_000 };
+  type Res = Parameters<typeof retryWait>[0];
+  it('reads Retry-After as seconds (the client would read 2.0 as 2 ms) and THROTTLED from the bucket', () => {
+    const limited = {
+      errors: {
+        networkStatusCode: 429,
+        message: '',
+        response: new Response('', { status: 429, headers: { 'Retry-After': '2.0' } }),
+      },
+    };
+    expect(retryWait(limited as unknown as Res, 1, limits)).toMatchObject({ ms: 2000, throttled: true });
+    const throttled = {
+      errors: {
+        networkStatusCode: 200,
+        message: '',
+        graphQLErrors: [{ message: 'Throttled', extensions: { code: 'THROTTLED' } }],
+      },
+      extensions: {
+        cost: {
+          requestedQueryCost: 250,
+          throttleStatus: { maximumAvailable: 2000, currentlyAvailable: 50, restoreRate: 100 },
+        },
+      },
+    };
+    expect(retryWait(throttled as unknown as Res, 1, limits)).toMatchObject({ ms: 2000, throttled: true });
+    expect(
+      retryWait({ errors: { networkStatusCode: 503, message: '' } } as unknown as Res, 3, limits)?.ms,
+    ).toBe(40);
+    expect(
+      retryWait({ errors: { networkStatusCode: 403, message: '' } } as unknown as Res, 1, limits),
+    ).toBeNull();
   });
 });
 
