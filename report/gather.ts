@@ -96,17 +96,26 @@ export async function gatherHistory(wh: Warehouse, asOf: Date): Promise<HistoryD
   };
 }
 
-/** Pairs of audiences sharing members, from the real membership at T (history rows open at T). */
+/**
+ * Pairs of audiences sharing members, from the real membership at T (history rows open at T). Each member's
+ * top audiences become one bit mask, so the work is one pass over the members and a join of at most 2^10 masks,
+ * not a self-join of every membership.
+ */
 async function gatherOverlap(wh: Warehouse, asOf: Date, top: string[]): Promise<OverlapRow[]> {
   if (top.length === 0) return [];
   return plain<OverlapRow>(
     await wh.all(
-      `WITH m AS (
-         SELECT DISTINCT audience, customer_id FROM audience_membership_history
-         WHERE audience IN (SELECT unnest(${sqlList(top)}))
-           AND entered_at <= $1 AND (exited_at IS NULL OR exited_at > $1))
-       SELECT x.audience AS a, y.audience AS b, count(*) AS shared
-       FROM m x JOIN m y ON x.customer_id = y.customer_id
+      `WITH tops AS (
+         SELECT unnest(l) AS audience, generate_subscripts(l, 1) - 1 AS bit FROM (SELECT ${sqlList(top)} AS l)),
+       masks AS (
+         SELECT mask, count(*) AS members FROM (
+           SELECT h.customer_id, bit_or(1::BIGINT << t.bit) AS mask
+           FROM audience_membership_history h JOIN tops t ON t.audience = h.audience
+           WHERE h.entered_at <= $1 AND (h.exited_at IS NULL OR h.exited_at > $1)
+           GROUP BY h.customer_id)
+         GROUP BY mask)
+       SELECT x.audience AS a, y.audience AS b, sum(m.members) AS shared
+       FROM masks m JOIN tops x ON (m.mask >> x.bit) & 1 = 1 JOIN tops y ON (m.mask >> y.bit) & 1 = 1
        GROUP BY ALL`,
       [asOf],
     ),
