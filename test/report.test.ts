@@ -85,6 +85,16 @@ describe('retarget report page', () => {
     expect(page).not.toMatch(/jane\.doe|555 123 4567/);
     expect(page).not.toContain('cust-id-'); // counts only: no customer id
     expect(page).toMatch(/data-metric="members" data-audience="category_browsers:[^"]*" data-value="3"/);
+    // As of the first run: its sizes, and no later run.
+    const earlier = await Warehouse.open({ path: join(dir, 'hostile.duckdb'), readOnly: true });
+    try {
+      const before = await buildReport(earlier, new Date('2026-10-25T00:00:00Z'));
+      expect(before).toMatch(/data-metric="members" data-audience="category_browsers:[^"]*" data-value="2"/);
+      expect(before).not.toContain('data-run="r2"');
+      expect(before).toContain('data-run="r1"');
+    } finally {
+      earlier.close();
+    }
   });
 });
 
