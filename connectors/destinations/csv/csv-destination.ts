@@ -83,14 +83,25 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
         const failed: Failure[] = [];
         const staged: { current?: string; held?: string } = {};
         const reports: AudienceSyncReport[] = [];
+        const actions = new Map<string, { write: boolean; reason?: string }>();
+        for (const a of plan.audiences) {
+          const hold = held.get(a.audience);
+          const file = join(dir, audienceFileName(a.audience));
+          actions.set(
+            a.audience,
+            hold
+              ? { write: hold.privacyRemoves > 0, reason: hold.message }
+              : await fileAction(a, file, records.get(a.audience), ctx.fullRefresh),
+          );
+        }
+        // Only the files to write are staged: on a quiet night most audiences are left alone.
+        const fresh = plan.audiences.filter((a) => !held.has(a.audience) && actions.get(a.audience)?.write);
         for (const a of plan.audiences) {
           const file = join(dir, audienceFileName(a.audience));
           const report: AudienceSyncReport = summary(a);
           reports.push(report);
           const hold = held.get(a.audience);
-          const action = hold
-            ? { write: hold.privacyRemoves > 0, reason: hold.message }
-            : await fileAction(a, file, records.get(a.audience), ctx.fullRefresh);
+          const action = actions.get(a.audience)!;
           if (hold) report.status = 'held';
           if (action.reason) report.message = action.reason;
           if (!action.write) continue;
@@ -100,7 +111,11 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
           }
           try {
             if (hold) staged.held ??= await stageHeldExport(wh, name, [...held.keys()]);
-            else staged.current ??= await stageExport(wh);
+            else
+              staged.current ??= await stageExport(
+                wh,
+                fresh.map((f) => f.audience),
+              );
             await writeAudienceFile(wh, (hold ? staged.held : staged.current)!, a.audience, dir, file);
             written.push(await describeFile(a.audience, file));
             report.status = hold ? 'held' : 'synced';

@@ -19,13 +19,16 @@ function spreadsheetSafe(column: string): string {
            THEN '''' || ${column} ELSE ${column} END`;
 }
 
-/** Every consented member's export row, once, sorted by audience so each file's COPY reads only its own rows. */
-export async function stageExport(wh: Warehouse): Promise<string> {
+/**
+ * The export rows of the consented members of `audiences` (the files to write), once, sorted by audience so each
+ * file's COPY reads only its own rows.
+ */
+export async function stageExport(wh: Warehouse, audiences: string[]): Promise<string> {
   const cells = ['customer_id', ...CONTACT_COLUMNS].map((c) => `${spreadsheetSafe(`m.${c}`)} AS ${c}`);
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${EXPORT_TABLE} AS
      SELECT m.audience, ${cells.join(', ')}, ${spreadsheetSafe('CAST(m.attributes AS VARCHAR)')} AS attributes
-     FROM sendable_members m
+     FROM sendable_members m WHERE m.audience IN (SELECT unnest(${sqlList(audiences)}))
      ORDER BY m.audience, m.customer_id`,
   );
   return EXPORT_TABLE;
