@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { retryWait } from '../connectors/sources/shopify/client.ts';
 import { ShopifyConfigError, shopifyConfig } from '../connectors/sources/shopify/config.ts';
-import { iso, makeCustomer, makeOrder } from './fakes/shopify-store.ts';
+import { expectedStatus, iso, makeCustomer, makeOrder } from './fakes/shopify-store.ts';
 import { AS_OF, SHOP, type ShopifySetup, shopifySetup, TOKEN } from './shopify-setup.ts';
 
 let s: ShopifySetup | undefined;
@@ -145,26 +145,25 @@ describe('Shopify source: first pull', () => {
     expect(await count("SELECT count(*) FROM customers WHERE starts_with(customer_id, 'guest:')")).toBe(5);
   });
 
-  it('maps order status: cancelled, refunded and voided orders are not purchases', async () => {
+  it('maps order status: cancelled, refunded, voided and unpaid orders are not purchases', async () => {
     s = await shopifySetup();
     await s.pull();
     const statuses = await rows('SELECT order_id, status FROM orders ORDER BY order_id');
     for (const o of s.store.orders) {
       const id = String(o.id).split('/').pop();
-      const expected =
-        o.cancelledAt || o.displayFinancialStatus === 'VOIDED'
-          ? 'cancelled'
-          : o.displayFinancialStatus === 'REFUNDED'
-            ? 'refunded'
-            : String(o.displayFinancialStatus).toLowerCase();
-      expect(statuses.find((r) => r.order_id === id)?.status, `order ${id}`).toBe(expected);
+      expect(statuses.find((r) => r.order_id === id)?.status, `order ${id}`).toBe(expectedStatus(o));
     }
+    expect(new Set(statuses.map((r) => r.status))).toEqual(
+      new Set(['cancelled', 'refunded', 'unpaid', 'paid', 'partially_refunded', 'authorized']),
+    );
     const notPurchases = await count(
       'SELECT count(*) FROM orders WHERE order_id NOT IN (SELECT order_id FROM completed_orders)',
     );
     expect(notPurchases).toBe(
       s.store.orders.filter(
-        (o) => o.cancelledAt || ['REFUNDED', 'VOIDED'].includes(String(o.displayFinancialStatus)),
+        (o) =>
+          o.cancelledAt ||
+          ['REFUNDED', 'VOIDED', 'PENDING', 'EXPIRED'].includes(String(o.displayFinancialStatus)),
       ).length,
     );
     // A partially refunded order is still a purchase.

@@ -157,6 +157,13 @@ function writeCsv(file: string, rows: Record<string, unknown>[]): void {
 // biome-ignore lint/suspicious/noExplicitAny: API nodes are untyped JSON here, read field by field as documented
 type Obj = Record<string, any>;
 
+export function expectedStatus(o: Obj): string {
+  if (o.cancelledAt || o.displayFinancialStatus === 'VOIDED') return 'cancelled';
+  if (o.displayFinancialStatus === 'REFUNDED') return 'refunded';
+  if (['PENDING', 'EXPIRED'].includes(o.displayFinancialStatus)) return 'unpaid';
+  return o.displayFinancialStatus.toLowerCase();
+}
+
 export function writeStoreCsv(store: ShopifyStore, dir: string): void {
   const registered = new Map<string, string>();
   for (const c of store.customers as Obj[])
@@ -192,19 +199,14 @@ export function writeStoreCsv(store: ShopifyStore, dir: string): void {
       price: p.priceRangeV2.minVariantPrice.amount,
     })),
   );
-  const status = (o: Obj) =>
-    o.cancelledAt || o.displayFinancialStatus === 'VOIDED'
-      ? 'cancelled'
-      : o.displayFinancialStatus === 'REFUNDED'
-        ? 'refunded'
-        : o.displayFinancialStatus.toLowerCase();
+
   writeCsv(
     join(dir, 'orders.csv'),
     (store.orders as Obj[]).map((o) => ({
       order_id: tail(o.id),
       customer_id: buyer(o),
       ordered_at: o.createdAt,
-      status: status(o),
+      status: expectedStatus(o),
       total: o.totalPriceSet.shopMoney.amount,
       currency: o.totalPriceSet.shopMoney.currencyCode,
     })),

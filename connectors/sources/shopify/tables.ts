@@ -21,12 +21,14 @@ export const SHOPIFY_SOURCE = 'shopify';
 
 /**
  * Purchase status: cancelled and fully refunded orders are not purchases (completed_orders excludes 'cancelled'
- * and 'refunded', which REFUNDED lower-cases to); a voided payment is a cancelled sale. Anything else keeps
- * Shopify's financial state ('paid', 'pending', 'partially_refunded', ...), which counts as a purchase; the
- * fulfilment state does not change that.
+ * and 'refunded', which REFUNDED lower-cases to); a voided payment is a cancelled sale. An order whose payment is
+ * pending or whose authorisation expired is 'unpaid' (not a purchase, as Ecwid's awaiting payment: 0023) until
+ * Shopify says it is paid. Anything else keeps Shopify's financial state ('paid', 'authorized',
+ * 'partially_refunded', ...), which counts as a purchase; the fulfilment state does not change that.
  */
 export const ORDER_STATUS_SQL = `CASE
   WHEN cancelledAt IS NOT NULL OR displayFinancialStatus = 'VOIDED' THEN 'cancelled'
+  WHEN displayFinancialStatus IN ('PENDING', 'EXPIRED') THEN 'unpaid'
   ELSE coalesce(lower(displayFinancialStatus), 'completed') END`;
 
 /** Consent is the default email's marketing state (older shops: emailMarketingConsent): only SUBSCRIBED is consent. */
