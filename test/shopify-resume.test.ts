@@ -88,10 +88,10 @@ describe('retarget run --sources shopify', () => {
     expect(summary.loads.map((l) => l.table)).toEqual([
       'customers',
       'products',
-      'customers',
+      'customers (shopify orders)',
       'orders',
-      'order_items',
-      'events',
+      'order_items (shopify orders)',
+      'events (shopify checkouts)',
     ]);
     const shown = await cli(['runs', summary.runId, '--db', s!.db], env);
     expect(shown.code, shown.stderr).toBe(0);

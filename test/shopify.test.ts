@@ -21,8 +21,8 @@ describe('Shopify source: first pull', () => {
     expect(results.map((r) => r.loads.map((l) => l.table))).toEqual([
       ['customers'],
       ['products'],
-      ['customers', 'orders', 'order_items'],
-      ['events'],
+      ['customers (shopify orders)', 'orders', 'order_items (shopify orders)'],
+      ['events (shopify checkouts)'],
     ]);
     // Everything was asked for (no filter), with groupObjects false, and each result downloaded without the token.
     expect(s.fake.stats.bulkQueries.filter((q) => q.includes('updated_at'))).toEqual([]);

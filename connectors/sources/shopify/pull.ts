@@ -106,7 +106,7 @@ export async function pullObject(
             throw new IngestError(`Shopify ${object.name}: ${err.message}`, err.result);
           throw err;
         });
-        result.loads.push(summary(loaded));
+        result.loads.push(summary(loaded, object.name));
       }
       result.cursor = (await readCursor(wh, SHOPIFY_SOURCE, key)) ?? null;
       result.loadMs = Date.now() - started;
@@ -147,9 +147,10 @@ async function recordIds(wh: Warehouse, object: ShopifyObject, stage: string): P
   );
 }
 
-function summary(r: IngestResult): LoadSummary {
+/** A table loaded from another object is labelled with it, as `order_items (shopify orders)`. */
+function summary(r: IngestResult, object: string): LoadSummary {
   return {
-    table: r.table,
+    table: r.table === object ? r.table : `${r.table} (shopify ${object})`,
     files: 0,
     filesSkipped: 0,
     rowsRead: r.rowsRead,
