@@ -12,6 +12,7 @@ import { type BenchReport, machine } from './report.ts';
 import { fullNightStage } from './stages/full-night.ts';
 import { growthStage } from './stages/growth.ts';
 import { loadStages } from './stages/load.ts';
+import { metricsStages } from './stages/metrics.ts';
 import { type NightResult, nightStages } from './stages/night.ts';
 import { segmentStages } from './stages/segments.ts';
 import { syncStages } from './stages/sync.ts';
@@ -24,6 +25,7 @@ export const STAGE_GROUPS = [
   'full_night',
   'growth',
   'segments',
+  'metrics',
   'sync',
   'datasets',
 ] as const;
@@ -127,7 +129,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   let nightDb: string | undefined;
   let segmentsAsOf = asOf;
   let fullNight: NightResult | undefined;
-  if (want('night') || want('segments')) {
+  if (want('night') || want('segments') || want('metrics')) {
     log('stage 3 and 5: full night, then the next night with one new day (child processes) ...');
     await guard('incremental_night', async () => {
       const night = await nightStages({
@@ -195,6 +197,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     });
   }
 
+  if (want('metrics') && nightDb) {
+    const db = nightDb;
+    log(`metrics: retarget metrics vs hand-written SQL as of ${segmentsAsOf.toISOString()} ...`);
+    await guard('metrics', async () => {
+      const wh = await Warehouse.open({ path: db, memoryLimit: options.memoryLimit });
+      try {
+        stages.push(...(await metricsStages(wh, { asOf: segmentsAsOf, reps: options.reps })));
+      } finally {
+        wh.close();
+      }
+    });
+  }
+
   if (want('sync')) {
     log(`stage 4: sync planning for ${options.members} members ...`);
     await guard('sync_planning', async () => {
@@ -249,13 +264,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   };
 }
 
-/** Results must be right, whatever the speed: equal memberships, equal loads, a correct plan. */
+/** Results must be right, whatever the speed: equal memberships, equal loads, a correct plan, equal metrics. */
 export function correct(stages: StageResult[]): boolean {
   return stages.every((s) => {
     const m = s.membership as { equal?: boolean } | undefined;
     if (m && m.equal === false) return false;
     if (s.rows_equal === false) return false;
     if (s.plan_correct === false) return false;
+    if (s.figures_equal === false) return false;
     if (s.error) return false;
     return true;
   });

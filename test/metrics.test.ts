@@ -162,6 +162,51 @@ describe('edge cases', () => {
     expect(q2).toMatchObject({ customers_start: 0, customers_end: 1, new_customers: 1, crr_pct: null });
     expect(q2).toMatchObject({ orders: 1, revenue: 20, aov: 20, clv: 40, observed_lifespan_years: 0 });
   });
+
+  it('a customer counts once per window, however its orders fall around the bounds', async () => {
+    const s = new TestStore(await open());
+    const order = (who: string, at: string, price: number) =>
+      s.order(who, { at, items: [{ product: 'p', price }] });
+    // a: twice at the same instant and once more that day; b: once at that instant (all in Q2).
+    await order('a', '2026-05-01T10:00:00Z', 10);
+    await order('a', '2026-05-01T10:00:00Z', 20);
+    await order('a', '2026-05-01T18:00:00Z', 30);
+    await order('b', '2026-05-01T10:00:00Z', 60);
+    // c: in Q1, then again 12 hours after Q1's end (the first day after E).
+    await order('c', '2026-03-15T00:00:00Z', 40);
+    await order('c', '2026-04-01T12:00:00Z', 50);
+    const [q1, q2] = (await quarters(wh)).periods;
+    // Q1: c's order only. B 0, E 1 (c), N 1: crr null. 40 / 1 order / 1 customer; clv 40 a year × 2.
+    expect(q1).toMatchObject({
+      customers_start: 0,
+      customers_end: 1,
+      new_customers: 1,
+      crr_pct: null,
+      orders: 1,
+      revenue: 40,
+      aov: 40,
+      purchase_frequency: 1,
+      customer_value: 40,
+      clv: 80,
+      observed_lifespan_years: 0,
+    });
+    // Q2: 5 orders, 170, customers a, b, c. B 1 (c), E 3, N 2 (a, b): crr (3 - 2) / 1 = 100. aov 34,
+    // frequency 5 / 3, value 170 / 3. clv: the year (2025-07-01, 2026-07-01] also holds c's Q1 order: 210 / 3 × 2.
+    // Lifespan: a 8 hours, b 0, c 17.5 days: 5.94 days.
+    expect(q2).toMatchObject({
+      customers_start: 1,
+      customers_end: 3,
+      new_customers: 2,
+      crr_pct: 100,
+      orders: 5,
+      revenue: 170,
+      aov: 34,
+      purchase_frequency: 1.67,
+      customer_value: 56.67,
+      clv: 140,
+      observed_lifespan_years: 0.02,
+    });
+  });
 });
 
 describe('the views hold the same figures', () => {

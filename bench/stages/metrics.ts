@@ -1,0 +1,94 @@
+import { type MetricsOptions, type PeriodMetrics, retentionMetrics } from '../../metrics/retention.ts';
+import type { Warehouse } from '../../warehouse/warehouse.ts';
+import { alternate, ratioStage, type StageResult } from '../measure.ts';
+import { metricsBaselineSql } from '../metrics-baseline.ts';
+
+/** The issue's target for `retarget metrics` (and `retarget report`) against hand-written SQL. */
+export const METRICS_TARGET = 1.5;
+
+/**
+ * `metrics` runs the defaults of `retarget metrics` (4 quarters, window 365 days, lifespan 2 years). The generated
+ * store's events cover the last 30 days before T only, after the last whole quarter, so `metrics:month` (12
+ * months) also measures the event figures (carts, conversion) on every event of the store.
+ */
+const VARIANTS: Array<{ name: string; options: Omit<MetricsOptions, 'asOf'> }> = [
+  { name: 'metrics', options: { period: 'quarter', periods: 4, activeWindowDays: 365, lifespanYears: 2 } },
+  {
+    name: 'metrics:month',
+    options: { period: 'month', periods: 12, activeWindowDays: 365, lifespanYears: 2 },
+  },
+];
+
+export interface MetricsStageOptions {
+  /** T: the latest run's, as `retarget metrics` defaults to. */
+  asOf: Date;
+  reps: number;
+}
+
+/**
+ * `retarget metrics`' figures (retentionMetrics, the function the command prints) vs the hand-written SQL of
+ * bench/metrics-baseline.ts, alternately on the same database. Every figure of every period must be equal: a
+ * difference marks the stage failed and the bench fails.
+ */
+export async function metricsStages(wh: Warehouse, o: MetricsStageOptions): Promise<StageResult[]> {
+  const stages: StageResult[] = [];
+  for (const variant of VARIANTS) {
+    const options = { ...variant.options, asOf: o.asOf };
+    let ours: PeriodMetrics[] = [];
+    let theirs: PeriodMetrics[] = [];
+    const samples = await alternate(
+      o.reps,
+      async () => {
+        theirs = await baselineFigures(wh, options);
+      },
+      async () => {
+        ours = (await retentionMetrics(wh, options)).periods;
+      },
+    );
+    stages.push(figuresStage(variant.name, samples, ours, theirs));
+  }
+  return stages;
+}
+
+/** The hand-written figures in the JSON shape of `retarget metrics --json`. */
+export async function baselineFigures(wh: Warehouse, options: MetricsOptions): Promise<PeriodMetrics[]> {
+  const rows = await wh.all<Record<string, unknown>>(metricsBaselineSql(options));
+  return rows.map(
+    (row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([k, v]) => [
+          k,
+          v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v,
+        ]),
+      ) as unknown as PeriodMetrics,
+  );
+}
+
+/** "period_end figure: retarget x, hand-written y" for every figure that differs (none when equal). */
+export function differingFigures(ours: PeriodMetrics[], theirs: PeriodMetrics[]): string[] {
+  if (ours.length !== theirs.length)
+    return [`periods: retarget ${ours.length}, hand-written ${theirs.length}`];
+  return ours.flatMap((p, i) =>
+    (Object.keys(theirs[i]!) as Array<keyof PeriodMetrics>)
+      .filter((k) => p[k] !== theirs[i]![k])
+      .map((k) => `${theirs[i]!.period_end} ${k}: retarget ${p[k]}, hand-written ${theirs[i]![k]}`),
+  );
+}
+
+export function figuresStage(
+  name: string,
+  samples: Parameters<typeof ratioStage>[1],
+  ours: PeriodMetrics[],
+  theirs: PeriodMetrics[],
+): StageResult {
+  const differences = differingFigures(ours, theirs);
+  const stage = ratioStage(name, samples, METRICS_TARGET, {
+    periods: ours.length,
+    figures_equal: differences.length === 0,
+  });
+  if (differences.length > 0) {
+    stage.met = false;
+    stage.note = `FIGURES DIFFER: ${differences.slice(0, 5).join('; ')}`;
+  }
+  return stage;
+}
