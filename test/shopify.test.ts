@@ -89,6 +89,10 @@ describe('Shopify source: first pull', () => {
       `${SHOP}/orders:scanned`,
       `${SHOP}/products`,
     ]);
+    // What the deletion scan may remove is kept as id hashes: an erased person leaves no raw id there.
+    expect(await count("SELECT count(*) FROM shopify_records WHERE object = 'customers'")).toBe(30);
+    expect(await count("SELECT count(*) FROM shopify_records WHERE id = '1001'")).toBe(0);
+    expect(await count("SELECT count(*) FROM shopify_records WHERE id = sha256('1001')")).toBe(1);
     const newestOrder = s.store.orders
       .map((o) => o.updatedAt as string)
       .sort()

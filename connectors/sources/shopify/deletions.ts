@@ -12,7 +12,7 @@ import { SHOPIFY_SOURCE } from './tables.ts';
 
 /**
  * Deletions by a full id scan: a cheap bulk query lists every id Shopify still has; the customers and orders the
- * source loaded (shopify_records) that it no longer lists were deleted in Shopify and are removed. A scan that
+ * source loaded (shopify_records, by id hash) that it no longer lists were deleted in Shopify and are removed. A scan that
  * would remove more than maxDeletionShare of what was loaded (and more than a handful) is not trusted (an app
  * without read_all_orders sees only 60 days of orders): nothing is removed and the run warns.
  */
@@ -55,12 +55,12 @@ export async function scanDeletions(
   const ids = `shopify_ids_${process.pid}_${++scanCounter}`;
   try {
     const read = bulk.file
-      ? `SELECT DISTINCT ${gidTail('id')} AS id FROM read_json(${sqlString(bulk.file)}, format = 'newline_delimited', columns = {'id': 'VARCHAR'})`
+      ? `SELECT DISTINCT sha256(${gidTail('id')}) AS id FROM read_json(${sqlString(bulk.file)}, format = 'newline_delimited', columns = {'id': 'VARCHAR'})`
       : 'SELECT NULL::VARCHAR AS id WHERE false';
     await wh.run(`CREATE OR REPLACE TEMP TABLE ${sqlIdent(ids)} AS ${read}`);
     // Ids whose rows are gone already (erased, or removed by another run) need no scan.
     await wh.run(
-      `DELETE FROM shopify_records WHERE object = $1 AND id NOT IN (SELECT ${key} FROM ${table})`,
+      `DELETE FROM shopify_records WHERE object = $1 AND id NOT IN (SELECT sha256(${key}) FROM ${table})`,
       [object.name],
     );
     const gone = `SELECT id FROM shopify_records WHERE object = ${sqlString(object.name)}
@@ -77,7 +77,9 @@ export async function scanDeletions(
       return result;
     }
     await wh.transaction(async () => {
-      const removed = await deleteStoreRecords(wh, table, { sql: gone });
+      const removed = await deleteStoreRecords(wh, table, {
+        sql: `SELECT ${key} FROM ${table} WHERE sha256(${key}) IN (${gone})`,
+      });
       await wh.run(
         `DELETE FROM shopify_records WHERE object = $1 AND id NOT IN (SELECT id FROM ${sqlIdent(ids)})`,
         [object.name],

@@ -133,15 +133,18 @@ async function stageLines(wh: Warehouse, object: ShopifyObject, bulk: BulkResult
   return stage;
 }
 
-/** Remembers which customers and orders came from Shopify (what the deletion scan may remove). */
+/**
+ * Remembers which customers and orders came from Shopify (what the deletion scan may remove), as SHA-256 hashes of
+ * their ids: an erased person's id leaves no raw trace here (erasure keeps hashes only, too).
+ */
 async function recordIds(wh: Warehouse, object: ShopifyObject, stage: string): Promise<void> {
   if (!SCANNED.includes(object.name)) return;
   const table = object.name === 'customers' ? 'customers' : 'orders';
   const key = object.name === 'customers' ? 'customer_id' : 'order_id';
   await wh.run(
     `INSERT INTO shopify_records (object, id)
-     SELECT DISTINCT $1, ${gidTail('id')} FROM ${sqlIdent(stage)}
-     WHERE __parentId IS NULL AND ${gidTail('id')} IN (SELECT ${key} FROM ${table})
+     SELECT DISTINCT $1, sha256(k) FROM (SELECT ${gidTail('id')} AS k FROM ${sqlIdent(stage)} WHERE __parentId IS NULL)
+     WHERE k IN (SELECT ${key} FROM ${table})
      ON CONFLICT DO NOTHING`,
     [object.name],
   );
