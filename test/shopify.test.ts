@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { retryWait } from '../connectors/sources/shopify/client.ts';
 import { ShopifyConfigError, shopifyConfig } from '../connectors/sources/shopify/config.ts';
+import { forgetCustomer } from '../pipelines/ops/forget.ts';
 import { expectedStatus, iso, makeCustomer, makeOrder } from './fakes/shopify-store.ts';
 import { AS_OF, SHOP, type ShopifySetup, shopifySetup, TOKEN } from './shopify-setup.ts';
 
@@ -277,6 +278,32 @@ describe('Shopify source: incremental pulls', () => {
         'SELECT (SELECT count(*) FROM orders) o, (SELECT count(*) FROM order_items) i, (SELECT count(*) FROM events) e, (SELECT count(*) FROM customers) c',
       ),
     ).toEqual(before);
+  });
+
+  it('an erased customer leaves no raw id anywhere and is not brought back by later pulls', async () => {
+    s = await shopifySetup();
+    await s.pull();
+    const traces = async () => {
+      const columns = await s!.wh.all<{ t: string; c: string }>(
+        `SELECT table_name AS t, column_name AS c FROM information_schema.columns JOIN information_schema.tables
+         USING (table_schema, table_name) WHERE table_type = 'BASE TABLE' AND data_type = 'VARCHAR'`,
+      );
+      const found: string[] = [];
+      for (const { t, c } of columns)
+        if ((await count(`SELECT count(*) FROM "${t}" WHERE "${c}" IN ('1004', 'c4@example.com')`)) > 0)
+          found.push(`${t}.${c}`);
+      return found;
+    };
+    expect(await traces()).toContain('customers.customer_id');
+    await forgetCustomer(s.wh, '1004');
+    expect(await traces()).toEqual([]);
+    // Customer 1004 changes after the erasure: the next pull reads them again, and drops them.
+    const c4 = s.store.customers.findIndex((c) => c.id === 'gid://shopify/Customer/1004');
+    s.store.customers[c4] = makeCustomer(4, iso(AS_OF.getTime() + 3600_000), 'SUBSCRIBED');
+    await s.pull({}, new Date(AS_OF.getTime() + 86_400_000));
+    expect(s.fake.stats.bulkQueries.length).toBeGreaterThan(6);
+    expect(await traces()).toEqual([]);
+    expect(await count("SELECT count(*) FROM shopify_records WHERE id = sha256('1004')")).toBe(0);
   });
 
   it('does not trust an id scan that would remove most of what was loaded', async () => {
