@@ -103,7 +103,8 @@ date_trunc(period_unit, at_time::TIMESTAMP) - period_count * CASE period_unit
 CREATE OR REPLACE MACRO metrics_periods_to(at_time, period_unit) AS date_trunc(period_unit, at_time::TIMESTAMP);
 
 -- Carts are distinct (identity, day) with an add_to_cart in (S, E]; a cart is abandoned when its identity made no
--- purchase from its first add_to_cart that day to 7 days later (never after T).
+-- purchase from its first add_to_cart that day to 7 days later (never after T). Bought carts are found by one semi
+-- join on the identity (purchases before the first period cannot follow a cart), abandoned = carts - bought.
 CREATE OR REPLACE MACRO metrics_cart_abandonment_at(at_time, period_unit, period_count) AS TABLE
 WITH carts AS (
   SELECT metrics_period_of(period_unit, occurred_at) AS period_start,
@@ -115,20 +116,26 @@ WITH carts AS (
     AND occurred_at <= metrics_periods_to(at_time, period_unit)
   GROUP BY ALL
 ),
-outcomes AS (
-  SELECT c.period_start, c.identity, EXISTS (
-    SELECT 1 FROM metrics_identity_purchases b
-    WHERE b.identity = c.identity AND b.purchased_at >= c.added_at
-      AND b.purchased_at <= c.added_at + INTERVAL 7 DAY AND b.purchased_at <= at_time::TIMESTAMP
-  ) AS bought
-  FROM carts c
+purchases AS (
+  SELECT identity, purchased_at FROM metrics_identity_purchases
+  WHERE purchased_at > metrics_periods_from(at_time, period_unit, period_count)
+    AND purchased_at <= at_time::TIMESTAMP
+),
+bought AS (
+  SELECT c.period_start, count(*) AS bought
+  FROM carts c SEMI JOIN purchases b ON b.identity = c.identity
+    AND b.purchased_at >= c.added_at AND b.purchased_at <= c.added_at + INTERVAL 7 DAY
+  GROUP BY c.period_start
+),
+counts AS (
+  SELECT c.period_start, count(*) AS carts, count(*) - coalesce(any_value(b.bought), 0) AS abandoned
+  FROM carts c LEFT JOIN bought b USING (period_start)
+  GROUP BY c.period_start
 )
-SELECT p.period_start, p.period_end, count(o.identity) AS carts, count(o.identity) FILTER (NOT o.bought) AS abandoned,
-       round(count(o.identity) FILTER (NOT o.bought) * 100.0 / nullif(count(o.identity), 0), 2)::DOUBLE
-         AS cart_abandonment_pct
+SELECT p.period_start, p.period_end, coalesce(c.carts, 0) AS carts, coalesce(c.abandoned, 0) AS abandoned,
+       round(c.abandoned * 100.0 / nullif(c.carts, 0), 2)::DOUBLE AS cart_abandonment_pct
 FROM metric_periods(at_time, period_unit, period_count) p
-LEFT JOIN outcomes o ON o.period_start = p.period_start
-GROUP BY p.period_start, p.period_end;
+LEFT JOIN counts c ON c.period_start = p.period_start;
 
 -- Identities with any event in (S, E] that purchased in (S, E] (a completed order or a purchase event), over
 -- identities with any event: one grouping of events and purchases per (period, identity).
