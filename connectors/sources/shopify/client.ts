@@ -142,7 +142,7 @@ function failure(
   if (status === 401)
     message = `${where}: the access token was refused (401); create a new Admin API token and set SHOPIFY_ACCESS_TOKEN`;
   else if (status === 403 || codes.includes('ACCESS_DENIED'))
-    message = `${where}: access denied (${detail}); the app needs the read_customers, read_products and read_orders scopes (docs/shopify.md)`;
+    message = `${where}: access denied (${detail}); the app needs the read_customers, read_products and read_orders scopes, and manage_abandoned_checkouts for abandoned checkouts (docs/shopify.md)`;
   else if (status === 402 || status === 423)
     message = `${where}: the shop is unavailable (HTTP ${status}: frozen, unpaid or locked)`;
   else if (status === 404)
