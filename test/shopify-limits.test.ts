@@ -115,5 +115,19 @@ describe('Shopify settings', () => {
         SHOPIFY_API_VERSION: '2026-05',
       }),
     ).toThrow(/SHOPIFY_API_VERSION/);
+    expect(() =>
+      shopifyConfig(undefined, {
+        SHOPIFY_SHOP: SHOP,
+        SHOPIFY_ACCESS_TOKEN: TOKEN,
+        SHOPIFY_API_VERSION: '2025-10',
+      }),
+    ).toThrow(/2025-10 is too old.*2026-01 or later/);
+    expect(
+      shopifyConfig(undefined, {
+        SHOPIFY_SHOP: SHOP,
+        SHOPIFY_ACCESS_TOKEN: TOKEN,
+        SHOPIFY_API_VERSION: '2026-01',
+      })?.apiVersion,
+    ).toBe('2026-01');
   });
 });

@@ -60,6 +60,8 @@ export class ShopifyConfigError extends Error {
   override name = 'ShopifyConfigError';
 }
 
+/** bulkOperation(id:) and bulkOperationRunQuery's groupObjects argument are new in this version. */
+const OLDEST_VERSION = '2026-01';
 const SHOP = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
 const VERSION = /^(\d{4}-(01|04|07|10)|unstable)$/;
 
@@ -107,6 +109,10 @@ export function shopifyConfig(
   const version = env.SHOPIFY_API_VERSION?.trim() || DEFAULT_API_VERSION;
   if (!VERSION.test(version))
     throw new ShopifyConfigError(`SHOPIFY_API_VERSION must look like 2026-10, got '${version}'`);
+  if (version !== 'unstable' && version < OLDEST_VERSION)
+    throw new ShopifyConfigError(
+      `SHOPIFY_API_VERSION ${version} is too old: bulk operations polled by id (bulkOperation(id:)) and groupObjects need ${OLDEST_VERSION} or later`,
+    );
   const parsed = shopifySettingsSchema.safeParse(settings ?? {});
   if (!parsed.success)
     throw new ShopifyConfigError(
