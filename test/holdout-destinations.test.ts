@@ -112,6 +112,9 @@ describe('CSV through real runs: held-out members never in the files, the same p
     expect(night1.held.length).toBeGreaterThan(50);
     expect(night1.held.length + night1.exposed.length).toBe(300);
     expect(fileIds()).toEqual(night1.exposed);
+    const listed = await cli(['--config', s.config, 'segments', '--json']);
+    const buyers = JSON.parse(listed.stdout).find((r: { segment: string }) => r.segment === 'buyers');
+    expect(buyers).toMatchObject({ members: 300, heldOut: night1.held.length });
 
     const second = await run('2026-02-02T03:00:00Z');
     expect(second.code, second.stderr).toBe(0);

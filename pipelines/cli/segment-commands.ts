@@ -34,7 +34,10 @@ export async function segmentsCommand(
   flags: { db?: string; json?: boolean },
 ): Promise<void> {
   const segments = await loadSegments(resolve(config.segments.dir));
-  const sizes = new Map<string, { audiences: number; members: number; dryRun: string | null }>();
+  const sizes = new Map<
+    string,
+    { audiences: number; members: number; heldOut: number; dryRun: string | null }
+  >();
   // While a run writes the database nobody else may open it: still list the definitions, without sizes.
   const wh = await openIfReadable(config, flags.db, 'sizes unavailable');
   if (wh) {
@@ -44,14 +47,17 @@ export async function segmentsCommand(
         segment: string;
         audiences: bigint;
         members: bigint;
+        held_out: bigint;
         dry_run: string | null;
       }>(
-        `SELECT segment, count(DISTINCT audience) AS audiences, count(*) AS members, max(d.run_id) AS dry_run
+        `SELECT segment, count(DISTINCT audience) AS audiences, count(*) AS members,
+                count(*) FILTER (WHERE side = 'holdout') AS held_out, max(d.run_id) AS dry_run
          FROM audience_members LEFT JOIN audience_dry_runs d USING (audience) GROUP BY segment`,
       )) {
         sizes.set(r.segment, {
           audiences: Number(r.audiences),
           members: Number(r.members),
+          heldOut: Number(r.held_out),
           dryRun: r.dry_run,
         });
       }
@@ -65,6 +71,8 @@ export async function segmentsCommand(
     file: s.file,
     audiences: sizes.get(s.definition.name)?.audiences ?? 0,
     members: sizes.get(s.definition.name)?.members ?? 0,
+    // Held-out members are in `members` but never sent to a destination (docs/metrics.md, Holdouts).
+    heldOut: sizes.get(s.definition.name)?.heldOut ?? 0,
     disabled: config.segments.disabled.includes(s.definition.name),
     dryRun: sizes.get(s.definition.name)?.dryRun ?? null,
   }));
@@ -72,7 +80,7 @@ export async function segmentsCommand(
   else {
     for (const r of rows) {
       process.stdout.write(
-        `${r.segment.padEnd(24)} ${String(r.members).padStart(7)} members in ${r.audiences} audience(s)${r.disabled ? ' [disabled]' : ''}${r.dryRun ? ` [dry run ${r.dryRun}: not synced]` : ''}\n    ${r.description}\n`,
+        `${r.segment.padEnd(24)} ${String(r.members).padStart(7)} members in ${r.audiences} audience(s)${r.heldOut ? ` (${r.heldOut} held out, not sent)` : ''}${r.disabled ? ' [disabled]' : ''}${r.dryRun ? ` [dry run ${r.dryRun}: not synced]` : ''}\n    ${r.description}\n`,
       );
     }
   }
