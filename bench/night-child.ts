@@ -39,6 +39,7 @@ const out = {
   // resourceUsage().maxRSS is in KiB: the peak resident set of this process (Node + DuckDB).
   max_rss_mib: process.resourceUsage().maxRSS / 1024,
   steps: summary.steps.map((s) => ({ step: s.step, seconds: s.seconds, rows_out: s.rowsOut ?? null })),
+  segments: summary.segments.map((s) => ({ segment: s.segment, seconds: s.seconds, members: s.members })),
   rows_loaded: summary.loads.reduce((n, t) => n + t.rowsLoaded, 0),
   audiences: summary.audiences.length,
   members: summary.audiences.reduce((n, a) => n + a.members, 0),

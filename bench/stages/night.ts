@@ -12,6 +12,8 @@ export interface NightResult {
   seconds: number;
   max_rss_mib: number;
   steps: Array<{ step: string; seconds: number; rows_out: number | null }>;
+  /** Each segment's evaluation time (the part of segments:evaluate it took). */
+  segments: Array<{ segment: string; seconds: number; members: number }>;
   rows_loaded: number;
   audiences: number;
   members: number;
