@@ -154,3 +154,55 @@ describe('the staged batch keeps each row source compactly', () => {
     expect(await wh.json('SELECT source FROM rejected_rows')).toEqual([{ source: a }]);
   });
 });
+
+describe('events from Parquet without a staged copy', () => {
+  const parquet = async (name: string, rows: string) => {
+    const path = join(dir, name);
+    mkdirSync(join(path, '..'), { recursive: true });
+    await wh.run(
+      `COPY (SELECT * FROM (VALUES ${rows}) t(event_id, customer_id, event_name, product_id, occurred_at))
+       TO '${path}' (FORMAT parquet)`,
+    );
+    return path;
+  };
+  const ev = (id: string | null, name: string | null = 'view_item') =>
+    `(${id ? `'${id}'` : 'NULL'}, 'c1', ${name ? `'${name}'` : 'NULL'}, 'p1', TIMESTAMP '2026-11-01 10:00:00')`;
+  /** Loads, noting whether the events batch was staged (a stg_events_* table exists before it commits). */
+  const loadNoting = async () => {
+    let staged: boolean | undefined;
+    await loadFilesSource(wh, {
+      dir,
+      runId: `r${++run}`,
+      beforeCommit: async (table) => {
+        if (table === 'events')
+          staged =
+            (await wh.scalar(`SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'stg_events_%'`)) >
+            0;
+      },
+    });
+    return staged;
+  };
+
+  it('a clean batch loads straight from the files, de-duplicated exactly, and a reload adds nothing', async () => {
+    // e2 in both files, e3 twice in one, and a keyless row in both (its key is a hash of its fields).
+    const a = await parquet('events/a.parquet', [ev('e1'), ev('e2'), ev(null)].join(', '));
+    await parquet('events/b.parquet', [ev('e2'), ev('e3'), ev('e3'), ev(null)].join(', '));
+    expect(await loadNoting()).toBe(false);
+    expect(await wh.scalar('SELECT count(*) FROM events')).toBe(4);
+    copyFileSync(a, join(dir, 'events/c.parquet'));
+    await parquet('events/d.parquet', [ev('e3'), ev('e4')].join(', '));
+    expect(await loadNoting()).toBe(false);
+    expect(await wh.scalar('SELECT count(*) FROM events')).toBe(5);
+    expect(await wh.json('SELECT event_key FROM events GROUP BY 1 HAVING count(*) > 1')).toEqual([]);
+  });
+
+  it('a batch with a bad row is staged instead, and the row quarantined with its reason', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => ev(`e${i}`));
+    await parquet('events/a.parquet', [...rows, ev('bad', null)].join(', '));
+    expect(await loadNoting()).toBe(true);
+    expect(await wh.scalar('SELECT count(*) FROM events')).toBe(40);
+    expect(await wh.json('SELECT table_name, reason FROM rejected_rows')).toEqual([
+      { table_name: 'events', reason: 'missing event_name' },
+    ]);
+  });
+});

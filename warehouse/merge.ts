@@ -51,7 +51,7 @@ export async function merge(
             ),
       );
     case 'events':
-      return mergeEvents(wh, spec, staging, repeats > 0);
+      return mergeEvents(wh, spec, sqlIdent(staging), `${staging}_seen`, repeats > 0);
     case 'distinct':
       return wh.run(
         `INSERT INTO ${sqlIdent(spec.name)} (${columns(spec)})
@@ -172,27 +172,29 @@ function versionedSql(good: string): string {
           FROM (SELECT * ${good}) b0`;
 }
 
-/** Events: insert those whose event_key is new. */
-async function mergeEvents(
+/**
+ * Events: insert those whose event_key is new. `batch` is a FROM item: the staged table, or the checked relation
+ * itself (ingest-direct.ts); `seen` names a scratch table. `repeats`: a key repeats among the batch's good rows.
+ */
+export async function mergeEvents(
   wh: Warehouse,
   spec: TableSpec,
-  staging: string,
+  batch: string,
+  seen: string,
   repeats: boolean,
 ): Promise<number> {
-  const good = `FROM ${sqlIdent(staging)} WHERE _reason IS NULL`;
+  const good = `FROM ${batch} WHERE _reason IS NULL`;
+  const insert = `INSERT INTO events (${columns(spec)}, event_key) SELECT ${repeats ? 'DISTINCT ON (event_key) ' : ''}${columns(spec)}, event_key`;
+  // Nothing stored yet (a first load): nothing to probe, and a probe would read the batch once more.
+  if ((await wh.scalar('SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)')) === 0)
+    return wh.run(`${insert} ${good}`);
   // Probe the big table with the batch's keys (the small side builds the hash table), then insert the rest.
-  const seen = `${staging}_seen`;
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${sqlIdent(seen)} AS
      SELECT DISTINCT event_key FROM events WHERE event_key IN (SELECT event_key ${good})`,
   );
   try {
-    const fresh = `${good} AND event_key NOT IN (SELECT event_key FROM ${sqlIdent(seen)})`;
-    return await wh.run(
-      repeats
-        ? `INSERT INTO events (${columns(spec)}, event_key) SELECT DISTINCT ON (event_key) ${columns(spec)}, event_key ${fresh}`
-        : `INSERT INTO events (${columns(spec)}, event_key) SELECT ${columns(spec)}, event_key ${fresh}`,
-    );
+    return await wh.run(`${insert} ${good} AND event_key NOT IN (SELECT event_key FROM ${sqlIdent(seen)})`);
   } finally {
     await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(seen)}`);
   }
