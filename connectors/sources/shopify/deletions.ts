@@ -3,7 +3,7 @@ import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import type { SourceLoadContext } from '../contract.ts';
 import { advanceCursor, readCursor } from '../cursors.ts';
 import { deleteStoreRecords, type StoreTable } from '../store-records.ts';
-import { runBulkQuery } from './bulk.ts';
+import { downloadsDir, runBulkQuery } from './bulk.ts';
 import type { ShopifyApi } from './client.ts';
 import type { ShopifyConfig } from './config.ts';
 import { gidTail, idScanQuery, type ShopifyObject } from './objects.ts';
@@ -51,7 +51,8 @@ export async function scanDeletions(
 ): Promise<DeletionScan> {
   const table: StoreTable = object.name === 'customers' ? 'customers' : 'orders';
   const key = table === 'customers' ? 'customer_id' : 'order_id';
-  const bulk = await runBulkQuery(api, config, `${object.name} ids`, idScanQuery(object), ctx.log);
+  const query = idScanQuery(object);
+  const bulk = await runBulkQuery(api, config, `${object.name} ids`, query, ctx.log, downloadsDir(wh));
   const ids = `shopify_ids_${process.pid}_${++scanCounter}`;
   try {
     const read = bulk.file

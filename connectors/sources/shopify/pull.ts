@@ -3,7 +3,7 @@ import { sqlIdent, sqlString } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import type { LoadSummary, SourceLoadContext } from '../contract.ts';
 import { advanceCursor, readCursor } from '../cursors.ts';
-import { type BulkResult, runBulkQuery } from './bulk.ts';
+import { type BulkResult, downloadsDir, runBulkQuery } from './bulk.ts';
 import type { ShopifyApi } from './client.ts';
 import type { ShopifyConfig } from './config.ts';
 import { bulkQuery, gidTail, SCANNED, type ShopifyObject } from './objects.ts';
@@ -67,7 +67,8 @@ export async function pullObject(
     loads: [],
     skipped: 0,
   };
-  const bulk = await runBulkQuery(api, config, object.name, bulkQuery(object, since), ctx.log);
+  const query = bulkQuery(object, since);
+  const bulk = await runBulkQuery(api, config, object.name, query, ctx.log, downloadsDir(wh));
   try {
     result.objects = bulk.objectCount;
     result.bytes = bulk.bytes;

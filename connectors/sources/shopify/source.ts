@@ -7,6 +7,7 @@ import type {
   SourceLoadResult,
 } from '../contract.ts';
 import { adoptRegisteredGuests } from '../store-records.ts';
+import { clearDownloads } from './bulk.ts';
 import { createShopifyApi } from './client.ts';
 import { type ShopifyConfig, type ShopifySettings, shopifyConfig, shopifySettingsSchema } from './config.ts';
 import { type DeletionScan, scanDeletions, scanDue } from './deletions.ts';
@@ -54,6 +55,7 @@ async function loadObject(
   name: ShopifyObjectName,
   ctx: SourceLoadContext,
 ): Promise<SourceLoadResult> {
+  clearDownloads(wh);
   const api = createShopifyApi(config, ctx.log);
   const object = SHOPIFY_OBJECTS[name];
   const pull = await pullObject(wh, api, config, object, ctx);
