@@ -428,12 +428,11 @@ class Compiler {
       'recommendations',
       sql`SELECT bo.customer_id, cp.b AS product_id, bool_or(cp.declared) AS declared, max(cp.lift) AS lift\nFROM (SELECT DISTINCT p.customer_id, p.product_id FROM ${boughtFrom} p WHERE ${sql.join(bw, sql` AND `)}) bo\nJOIN ${id(pairsAll)} cp ON cp.a = bo.product_id${anti}\nGROUP BY ALL`,
     );
-    // Declared complements first (the merchant's intent), then by lift, then product_id for stable output: the
-    // ascending key (not declared, -lift with no lift last, product_id). min_by(.., n) keeps each member's top N
-    // in a bounded heap while grouping (a window plus an ordered list cost ~3x, and listing every candidate first
-    // runs out of memory at scale).
-    const rank = sql`struct_pack(d := NOT declared, l := coalesce(-lift, 'infinity'::DOUBLE), p := product_id)`;
-    const body = sql`SELECT customer_id, min_by(product_id, ${rank}, ${lit(c.limit)}) AS ${id(key)}\nFROM ${id(candidates)}\nGROUP BY customer_id`;
+    // Declared complements first (the merchant's intent), then by lift, then product_id for stable output.
+    // Keep each member's top N before building lists: listing every candidate first runs out of memory at scale
+    // (and so does min_by(product, rank, N): its per-member heaps do not spill, 1 GB was not enough at scale 1).
+    const order = sql`declared DESC, lift DESC NULLS LAST, product_id`;
+    const body = sql`SELECT customer_id,\n  list(product_id ORDER BY ${order}) AS ${id(key)}\nFROM (SELECT * FROM ${id(candidates)}\n  QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY ${order}) <= ${lit(c.limit)})\nGROUP BY customer_id`;
     return { name: this.cte('complements', body), keyed: false, cols: want ? [key] : [] };
   }
 
