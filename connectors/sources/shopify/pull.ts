@@ -120,7 +120,10 @@ export async function pullObject(
   return result;
 }
 
-/** The JSONL result as a temp table, one row per line numbered in file order (children in any order). */
+/**
+ * The JSONL result as a temp table, one row per line numbered in file order (children in any order), with the
+ * numeric tails of its id and parent id (`_id`, `_parent`) computed once.
+ */
 async function stageLines(wh: Warehouse, object: ShopifyObject, bulk: BulkResult): Promise<string> {
   const stage = `shopify_${object.name}_${process.pid}_${++stageCounter}`;
   const columns = Object.entries(object.columns)
@@ -128,7 +131,7 @@ async function stageLines(wh: Warehouse, object: ShopifyObject, bulk: BulkResult
     .join(', ');
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${sqlIdent(stage)} AS
-     SELECT *, row_number() OVER () AS line_no
+     SELECT *, row_number() OVER () AS line_no, ${gidTail('id')} AS _id, ${gidTail('__parentId')} AS _parent
      FROM read_json(${sqlString(bulk.file ?? '')}, format = 'newline_delimited', columns = {${columns}})`,
   );
   return stage;
@@ -144,8 +147,8 @@ async function recordIds(wh: Warehouse, object: ShopifyObject, stage: string): P
   const key = object.name === 'customers' ? 'customer_id' : 'order_id';
   await wh.run(
     `INSERT INTO shopify_records (object, id)
-     SELECT DISTINCT $1, sha256(k) FROM (SELECT ${gidTail('id')} AS k FROM ${sqlIdent(stage)} WHERE __parentId IS NULL)
-     WHERE k IN (SELECT ${key} FROM ${table})
+     SELECT DISTINCT $1, sha256(_id) FROM ${sqlIdent(stage)}
+     WHERE __parentId IS NULL AND _id IN (SELECT ${key} FROM ${table})
      ON CONFLICT DO NOTHING`,
     [object.name],
   );

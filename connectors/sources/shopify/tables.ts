@@ -4,9 +4,10 @@ import { guestKeySql } from '../store-records.ts';
 import { gidTail, orderBuyerSql, type ShopifyObjectName } from './objects.ts';
 
 /**
- * How the lines of one bulk result (a temp table `s`, one row per JSONL line numbered in file order as line_no)
- * become warehouse rows, set-based. Roots are the lines without __parentId; children (line items, collections)
- * join their root by __parentId = root id, wherever they are in the file.
+ * How the lines of one bulk result (a temp table `s`, one row per JSONL line numbered in file order as line_no,
+ * with the numeric tails of id and __parentId as _id and _parent) become warehouse rows, set-based. Roots are the
+ * lines without __parentId; children (line items, collections) join their root by __parentId = root id, wherever
+ * they are in the file.
  */
 
 export interface TableLoad {
@@ -45,7 +46,7 @@ export function tableLoads(object: ShopifyObjectName, stage: string): TableLoad[
       return [
         {
           table: 'customers',
-          relationSql: `SELECT ${gidTail('id')} AS customer_id, defaultEmailAddress.emailAddress AS email,
+          relationSql: `SELECT _id AS customer_id, defaultEmailAddress.emailAddress AS email,
               defaultPhoneNumber.phoneNumber AS phone, firstName AS first_name, lastName AS last_name,
               defaultAddress.city AS city, defaultAddress.province AS state, defaultAddress.zip AS zip,
               defaultAddress.countryCodeV2 AS country, createdAt AS created_at, updatedAt AS updated_at,
@@ -60,7 +61,7 @@ export function tableLoads(object: ShopifyObjectName, stage: string): TableLoad[
           // Category: the product type, else the first collection listed for the product.
           relationSql: `WITH first_collection AS (
               SELECT __parentId AS product, arg_min(title, line_no) AS title FROM ${s} WHERE ${CHILDREN} GROUP BY 1)
-            SELECT ${gidTail('p.id')} AS product_id, p.title AS name,
+            SELECT p._id AS product_id, p.title AS name,
               coalesce(NULLIF(trim(p.productType), ''), c.title) AS category,
               p.priceRangeV2.minVariantPrice.amount AS price
             FROM ${s} p LEFT JOIN first_collection c ON c.product = p.id WHERE p.${ROOTS}`,
@@ -71,7 +72,7 @@ export function tableLoads(object: ShopifyObjectName, stage: string): TableLoad[
         { table: 'customers', relationSql: guestCustomersSql(s) },
         {
           table: 'orders',
-          relationSql: `SELECT ${gidTail('id')} AS order_id, ${orderBuyerSql('customer.id', 'email')} AS customer_id,
+          relationSql: `SELECT _id AS order_id, ${orderBuyerSql('customer.id', 'email')} AS customer_id,
               createdAt AS ordered_at, ${ORDER_STATUS_SQL} AS status,
               totalPriceSet.shopMoney.amount AS total, totalPriceSet.shopMoney.currencyCode AS currency
             FROM ${s} WHERE ${ROOTS}`,
@@ -80,12 +81,12 @@ export function tableLoads(object: ShopifyObjectName, stage: string): TableLoad[
           table: 'order_items',
           // One row per order and product (two variants of a product are one line): quantities summed, the
           // unit price their quantity-weighted mean. Lines of no catalogue product (custom items) are left out.
-          relationSql: `SELECT ${gidTail('__parentId')} AS order_id, ${gidTail('product.id')} AS product_id,
+          relationSql: `SELECT _parent AS order_id, ${gidTail('product.id')} AS product_id,
               sum(quantity) AS quantity,
               sum(quantity * TRY_CAST(originalUnitPriceSet.shopMoney.amount AS DECIMAL(18, 4)))
                 / NULLIF(sum(quantity), 0) AS unit_price
             FROM ${s} WHERE ${CHILDREN} AND product.id IS NOT NULL GROUP BY ALL`,
-          replace: `order_id IN (SELECT ${gidTail('id')} FROM ${s} WHERE ${ROOTS})`,
+          replace: `order_id IN (SELECT _id FROM ${s} WHERE ${ROOTS})`,
         },
       ];
     case 'checkouts':
@@ -95,7 +96,7 @@ export function tableLoads(object: ShopifyObjectName, stage: string): TableLoad[
           relationSql: checkoutEventsSql(s),
           // A re-read checkout restates its events: changed lines replace the old, a completed one leaves.
           replace: `source = '${SHOPIFY_SOURCE}' AND starts_with(event_id, 'shopify:checkout:')
-            AND split_part(event_id, ':', 3) IN (SELECT ${gidTail('id')} FROM ${s} WHERE ${ROOTS})`,
+            AND split_part(event_id, ':', 3) IN (SELECT _id FROM ${s} WHERE ${ROOTS})`,
         },
       ];
   }
@@ -121,8 +122,8 @@ function guestCustomersSql(s: string): string {
  * a customer has no one to attribute it to (Shopify gives an abandoned checkout no email of its own).
  */
 function checkoutEventsSql(s: string): string {
-  return `WITH checkout AS (SELECT id, createdAt, completedAt, customer FROM ${s} WHERE ${ROOTS})
-    SELECT 'shopify:checkout:' || ${gidTail('c.id')} || ':' || ${gidTail('l.id')} || ':' || e.name AS event_id,
+  return `WITH checkout AS (SELECT id, _id, createdAt, completedAt, customer FROM ${s} WHERE ${ROOTS})
+    SELECT 'shopify:checkout:' || c._id || ':' || l._id || ':' || e.name AS event_id,
       ${gidTail('c.customer.id')} AS customer_id, e.name AS event_name, ${gidTail('l.product.id')} AS product_id,
       c.createdAt AS occurred_at, l.quantity AS event_count, '${SHOPIFY_SOURCE}' AS source
     FROM ${s} l JOIN checkout c ON l.__parentId = c.id
