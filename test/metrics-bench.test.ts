@@ -78,15 +78,17 @@ describe('hand-written metrics SQL', () => {
 });
 
 describe('the metrics stages', () => {
-  it('time both sides, check every figure and pass on equal figures', async () => {
+  it('time both sides (metrics, metrics:month, report), check every figure and pass on equal figures', async () => {
     await seeded();
     const stages = await metricsStages(wh, { asOf: new Date(AS_OF), reps: 1 });
-    expect(stages.map((s) => s.name)).toEqual(['metrics', 'metrics:month']);
+    expect(stages.map((s) => s.name)).toEqual(['metrics', 'metrics:month', 'report']);
     for (const s of stages) {
       expect(s).toMatchObject({ figures_equal: true, target: 1.5 });
       expect(s.retarget_s).toBeGreaterThan(0);
       expect(s.baseline_s).toBeGreaterThan(0);
     }
+    // The report stage wrote the whole page (then removed it).
+    expect(stages[2]!.bytes).toBeGreaterThan(10_000);
     expect(correct(stages)).toBe(true);
   });
 

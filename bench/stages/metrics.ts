@@ -1,9 +1,15 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { audienceLift } from '../../metrics/lift.ts';
 import { type MetricsOptions, type PeriodMetrics, retentionMetrics } from '../../metrics/retention.ts';
+import { REPORT_METRICS, writeReport } from '../../report/build.ts';
+import { gatherHistory } from '../../report/gather.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import { alternate, ratioStage, type StageResult } from '../measure.ts';
 import { metricsBaselineSql } from '../metrics-baseline.ts';
 
-/** The issue's target for `retarget metrics` (and `retarget report`) against hand-written SQL. */
+/** The issue's target for `retarget metrics` and `retarget report` against hand-written SQL. */
 export const METRICS_TARGET = 1.5;
 
 /**
@@ -47,7 +53,36 @@ export async function metricsStages(wh: Warehouse, o: MetricsStageOptions): Prom
     );
     stages.push(figuresStage(variant.name, samples, ours, theirs));
   }
+  stages.push(await reportStage(wh, o));
   return stages;
+}
+
+/**
+ * `report`: `retarget report` (writeReport: every query, the charts rendered to SVG, the page written) vs the
+ * hand-written figures plus the history and lift queries the report runs (nobody writes those twice), alternately.
+ * The report's figures must equal the hand-written ones, as in `metrics`.
+ */
+export async function reportStage(wh: Warehouse, o: MetricsStageOptions): Promise<StageResult> {
+  const options = { ...REPORT_METRICS, asOf: o.asOf };
+  const dir = mkdtempSync(join(tmpdir(), 'retarget-bench-report-'));
+  const file = join(dir, 'report.html');
+  let theirs: PeriodMetrics[] = [];
+  try {
+    const baseline = async () => {
+      theirs = await baselineFigures(wh, options);
+      await gatherHistory(wh, o.asOf);
+      await audienceLift(wh, { asOf: o.asOf });
+    };
+    const report = () => writeReport(wh, o.asOf, file);
+    // Warm-up (untimed): the first page pays for loading the chart library once per process.
+    await baseline();
+    await report();
+    const samples = await alternate(o.reps, baseline, report);
+    const ours = (await retentionMetrics(wh, options)).periods;
+    return { ...figuresStage('report', samples, ours, theirs), bytes: statSync(file).size };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The hand-written figures in the JSON shape of `retarget metrics --json`. */
