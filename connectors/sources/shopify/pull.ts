@@ -79,36 +79,9 @@ export async function pullObject(
     await ctx.checkpoint(`load:shopify_${object.name}`);
     const stage = await stageLines(wh, object, bulk);
     try {
-      const newest = await wh.one<{ at: string | null }>(
-        `SELECT strftime(max(TRY_CAST(updatedAt AS TIMESTAMPTZ))::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ') AS at
-         FROM ${sqlIdent(stage)} WHERE __parentId IS NULL`,
-      );
       const skipped = skippedSql(object.name, stage);
       if (skipped) result.skipped = await wh.scalar(skipped);
-      const loads = tableLoads(object.name, stage);
-      for (const [i, load] of loads.entries()) {
-        const last = i === loads.length - 1;
-        const loaded = await ingestRelation(wh, {
-          table: load.table,
-          relationSql: load.relationSql,
-          runId: ctx.runId,
-          source: `${SHOPIFY_SOURCE}:${object.name}`,
-          maxRejectShare: config.maxRejectShare,
-          replace: load.replace ? { where: load.replace } : undefined,
-          beforeCommit: last
-            ? async () => {
-                await recordIds(wh, object, stage);
-                if (newest?.at) await advanceCursor(wh, SHOPIFY_SOURCE, key, newest.at, ctx.runId);
-                await ctx.checkpoint(`commit:shopify_${object.name}`);
-              }
-            : undefined,
-        }).catch((err: unknown) => {
-          if (err instanceof IngestError)
-            throw new IngestError(`Shopify ${object.name}: ${err.message}`, err.result);
-          throw err;
-        });
-        result.loads.push(summary(loaded, object.name));
-      }
+      result.loads = await loadTables(wh, config, object, stage, ctx);
       result.cursor = (await readCursor(wh, SHOPIFY_SOURCE, key)) ?? null;
       result.loadMs = Date.now() - started;
     } finally {
@@ -118,6 +91,50 @@ export async function pullObject(
     bulk.dispose();
   }
   return result;
+}
+
+/**
+ * Loads the staged lines into each of the object's tables; the last table's transaction also records the ids
+ * (customers, orders) and advances the cursor to the newest updatedAt staged.
+ */
+async function loadTables(
+  wh: Warehouse,
+  config: ShopifyConfig,
+  object: ShopifyObject,
+  stage: string,
+  ctx: SourceLoadContext,
+): Promise<LoadSummary[]> {
+  const newest = await wh.one<{ at: string | null }>(
+    `SELECT strftime(max(TRY_CAST(updatedAt AS TIMESTAMPTZ))::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ') AS at
+     FROM ${sqlIdent(stage)} WHERE __parentId IS NULL`,
+  );
+  const loads = tableLoads(object.name, stage);
+  const summaries: LoadSummary[] = [];
+  for (const [i, load] of loads.entries()) {
+    const isLast = i === loads.length - 1;
+    const loaded = await ingestRelation(wh, {
+      table: load.table,
+      relationSql: load.relationSql,
+      runId: ctx.runId,
+      source: `${SHOPIFY_SOURCE}:${object.name}`,
+      maxRejectShare: config.maxRejectShare,
+      replace: load.replace ? { where: load.replace } : undefined,
+      beforeCommit: isLast
+        ? async () => {
+            await recordIds(wh, object, stage);
+            if (newest?.at)
+              await advanceCursor(wh, SHOPIFY_SOURCE, cursorKey(config, object.name), newest.at, ctx.runId);
+            await ctx.checkpoint(`commit:shopify_${object.name}`);
+          }
+        : undefined,
+    }).catch((err: unknown) => {
+      if (err instanceof IngestError)
+        throw new IngestError(`Shopify ${object.name}: ${err.message}`, err.result);
+      throw err;
+    });
+    summaries.push(summary(loaded, object.name));
+  }
+  return summaries;
 }
 
 /**
