@@ -88,8 +88,9 @@ describe('first pull', () => {
         total: o.items.reduce((n, i) => n + i.price * i.quantity, 0).toFixed(4),
       }),
     ]);
-    expect(await wh.json("SELECT category FROM products WHERE product_id = '101'")).toEqual([
-      { category: 'Bags' },
+    // Products carry the store currency (the profile's): Ecwid products name none of their own.
+    expect(await wh.json("SELECT category, currency FROM products WHERE product_id = '101'")).toEqual([
+      { category: 'Bags', currency: 'EUR' },
     ]);
     // Every page was a Bearer request of at most 100 items; the token never in a URL.
     expect(fake.requests.every((r) => r.authorization === `Bearer ${fake.token}`)).toBe(true);

@@ -50,14 +50,14 @@ describe('Shopify source: first pull', () => {
         ads_consent: false,
       },
     ]);
-    // Category: the product type, else the first collection listed (p3, p6 have no type).
+    // Category: the product type, else the first collection listed (p3, p6 have no type); price with its currency.
     expect(
       await rows(
-        "SELECT product_id, name, category, price::DOUBLE AS price FROM products WHERE product_id IN ('501', '503') ORDER BY 1",
+        "SELECT product_id, name, category, price::DOUBLE AS price, currency FROM products WHERE product_id IN ('501', '503') ORDER BY 1",
       ),
     ).toEqual([
-      { product_id: '501', name: 'Product 1', category: 'Type1', price: 11.5 },
-      { product_id: '503', name: 'Product 3', category: 'Collection3', price: 13.5 },
+      { product_id: '501', name: 'Product 1', category: 'Type1', price: 11.5, currency: 'EUR' },
+      { product_id: '503', name: 'Product 3', category: 'Collection3', price: 13.5, currency: 'EUR' },
     ]);
     // Two variants of one product are one line (quantities summed, mean unit price); custom items are left out.
     expect(

@@ -26,6 +26,7 @@ export interface Database {
     category: string | null;
     brand: string | null;
     price: number | null;
+    currency: string | null;
   };
   orders: {
     order_id: string;

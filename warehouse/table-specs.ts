@@ -112,6 +112,7 @@ export const TABLE_SPECS: Record<RawTable, TableSpec> = {
       { name: 'category', type: 'text' },
       { name: 'brand', type: 'text' },
       { name: 'price', type: 'decimal' },
+      { name: 'currency', type: 'text' },
     ],
   },
   orders: {

@@ -8,7 +8,7 @@ import { demoStatements, MALFORMED_ROWS } from './sql.ts';
 export const DEMO_AS_OF: Date = new Date('2026-11-01T00:00:00Z');
 
 /** Bump whenever the generated data changes: ensureDemo() then regenerates existing demo directories. */
-export const DEMO_GENERATOR_VERSION = 1;
+export const DEMO_GENERATOR_VERSION = 2;
 export const DEMO_DEFAULT_SEED = 20261101;
 export const DEMO_DEFAULT_CUSTOMERS = 3000;
 /** Browsing events cover the last five weeks before DEMO_AS_OF; orders the last two years. */

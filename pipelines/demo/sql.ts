@@ -141,7 +141,8 @@ function products(): string[] {
     `CREATE TABLE cdf_product AS
      WITH g AS (SELECT *, cat_weight * w / sum(w) OVER (PARTITION BY category) AS gw FROM prod)
      SELECT product_id, category, (sum(gw) OVER (ORDER BY product_id) - gw) / sum(gw) OVER () AS lo FROM g`,
-    `CREATE TABLE out_products AS SELECT product_id, name, category, brand, price FROM prod ORDER BY product_id`,
+    `CREATE TABLE out_products AS
+     SELECT product_id, name, category, brand, price, 'USD' AS currency FROM prod ORDER BY product_id`,
     // Declared complements: each camera/laptop names the same-rank product of each complement category.
     `CREATE TABLE out_product_complements AS
      SELECT a.product_id, b.product_id AS complement_id

@@ -100,6 +100,9 @@ const customers: EcwidObjectSpec = {
   ],
 };
 
+/** The store currency as a SQL literal (NULL when the profile names none). */
+const storeCurrency = (ctx: ChunkContext) => (ctx.currency === null ? 'NULL' : sqlString(ctx.currency));
+
 const products: EcwidObjectSpec = {
   name: 'products',
   path: 'products',
@@ -108,7 +111,8 @@ const products: EcwidObjectSpec = {
   loads: (items, ctx) => [
     {
       table: 'products',
-      relationSql: `SELECT p.id AS product_id, p.name, c.name AS category, p.price
+      // Ecwid prices are in the store currency (the profile's), products carry none of their own.
+      relationSql: `SELECT p.id AS product_id, p.name, c.name AS category, p.price, ${storeCurrency(ctx)} AS currency
         FROM ${items} p LEFT JOIN ${sqlIdent(ctx.categories)} c ON c.id = p.defaultCategoryId`,
     },
   ],
@@ -160,7 +164,7 @@ const orders: EcwidObjectSpec = {
         table: 'orders',
         relationSql: `SELECT ${ORDER_KEY} AS order_id, ${BUYER} AS customer_id,
             ${ecwidTime('createTimestamp', 'createDate')} AS ordered_at, ${STATUS} AS status, total,
-            COALESCE(NULLIF(trim(currency), ''), ${ctx.currency === null ? 'NULL' : sqlString(ctx.currency)}) AS currency
+            COALESCE(NULLIF(trim(currency), ''), ${storeCurrency(ctx)}) AS currency
           FROM ${items}`,
       },
     ];

@@ -64,7 +64,7 @@ export async function pullEcwid(
     const ctx: ChunkContext = { currency: profile.formatsAndUnits?.currency ?? null, categories };
     if (!ctx.currency)
       warnings.push(
-        `Ecwid store ${config.storeId}: the profile names no currency; orders without one load without`,
+        `Ecwid store ${config.storeId}: the profile names no currency; products and orders without one load without`,
       );
     await loadCategories(wh, client, dir, categories);
     const objects: EcwidObjectReport[] = [];

@@ -58,12 +58,13 @@ export function tableLoads(object: ShopifyObjectName, stage: string): TableLoad[
       return [
         {
           table: 'products',
-          // Category: the product type, else the first collection listed for the product.
+          // Category: the product type, else the first collection listed for the product. Price: the lowest variant
+          // price with its currency code (priceRangeV2 is in the shop's currency).
           relationSql: `WITH first_collection AS (
               SELECT __parentId AS product, arg_min(title, line_no) AS title FROM ${s} WHERE ${CHILDREN} GROUP BY 1)
             SELECT p._id AS product_id, p.title AS name,
               coalesce(NULLIF(trim(p.productType), ''), c.title) AS category,
-              p.priceRangeV2.minVariantPrice.amount AS price
+              p.priceRangeV2.minVariantPrice.amount AS price, p.priceRangeV2.minVariantPrice.currencyCode AS currency
             FROM ${s} p LEFT JOIN first_collection c ON c.product = p.id WHERE p.${ROOTS}`,
         },
       ];
