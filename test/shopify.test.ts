@@ -293,8 +293,16 @@ describe('Shopify source: incremental pulls', () => {
       return found;
     };
     expect(await traces()).toContain('customers.customer_id');
+    const records =
+      "SELECT count(*) FROM shopify_records WHERE id IN (SELECT sha256('1004') UNION ALL SELECT sha256(order_id) FROM orders WHERE customer_id = '1004')";
+    const theirs = await count(records);
+    expect(theirs).toBeGreaterThan(1); // the customer and their orders
+    const before = await count('SELECT count(*) FROM shopify_records');
     await forgetCustomer(s.wh, '1004');
     expect(await traces()).toEqual([]);
+    // Their deletion-scan entries (id hashes) go with the erasure, not at the next scan; nobody else's do.
+    expect(await count("SELECT count(*) FROM shopify_records WHERE id = sha256('1004')")).toBe(0);
+    expect(await count('SELECT count(*) FROM shopify_records')).toBe(before - theirs);
     // Customer 1004 changes after the erasure: the next pull reads them again, and drops them.
     const c4 = s.store.customers.findIndex((c) => c.id === 'gid://shopify/Customer/1004');
     s.store.customers[c4] = makeCustomer(4, iso(AS_OF.getTime() + 3600_000), 'SUBSCRIBED');

@@ -1,5 +1,5 @@
 import type { RawTable } from './table-specs.ts';
-import { sqlIdent } from './values.ts';
+import { sqlIdent, sqlString } from './values.ts';
 import type { Warehouse } from './warehouse.ts';
 
 /**
@@ -155,13 +155,35 @@ export async function purgeForgotten(wh: Warehouse, requestId: string): Promise<
     'SELECT count(*) FROM customers WHERE customer_id IN (SELECT customer_id FROM forget_ids)',
   );
   const deleted: Record<string, number> = {};
-  for (const [table, sql] of purgeStatements()) {
+  for (const [table, sql] of [...purgeStatements(), ...hashedRecordStatements()]) {
     const n = await wh.run(sql);
     if (n > 0) deleted[table] = n;
   }
   await wh.run('DROP TABLE forget_ids');
   await wh.run('DROP TABLE forget_orders');
   return { customers, deleted };
+}
+
+/**
+ * Source bookkeeping tables that remember loaded rows by the SHA-256 of their id (object -> the kind of id it holds),
+ * e.g. what a source's deletion scan may remove. A forgotten person's entries go with the erasure, not at the next
+ * scan: their hashes are still personal data linked to the store's records.
+ */
+const HASHED_ID_RECORDS: ReadonlyArray<{ table: string; objects: Record<string, ForgottenKind> }> = [
+  { table: 'shopify_records', objects: { customers: 'customer_id', orders: 'order_id' } },
+];
+
+/**
+ * One DELETE per bookkeeping table, matched against the stored hashes themselves (which by now include everything
+ * this purge found by link), so an entry goes even when its row is already gone.
+ */
+function hashedRecordStatements(): Array<[string, string]> {
+  return HASHED_ID_RECORDS.map(({ table, objects }) => [
+    table,
+    `DELETE FROM ${sqlIdent(table)} WHERE ${Object.entries(objects)
+      .map(([object, kind]) => `(object = ${sqlString(object)} AND id IN ${hashes(kind)})`)
+      .join(' OR ')}`,
+  ]);
 }
 
 /** One DELETE per table holding a forgotten person's rows (customers last: the others are found through it). */
