@@ -189,6 +189,15 @@ describe('events from Parquet without a staged copy', () => {
     await parquet('events/b.parquet', [ev('e2'), ev('e3'), ev('e3'), ev(null)].join(', '));
     expect(await loadNoting()).toBe(false);
     expect(await wh.scalar('SELECT count(*) FROM events')).toBe(4);
+    // Rows read per file, recorded with the files, as the staged path records them.
+    expect(
+      await wh.json(
+        `SELECT regexp_extract(path, '[ab]\\.parquet') AS file, rows_read::INTEGER AS n FROM loaded_files ORDER BY 1`,
+      ),
+    ).toEqual([
+      { file: 'a.parquet', n: 3 },
+      { file: 'b.parquet', n: 4 },
+    ]);
     copyFileSync(a, join(dir, 'events/c.parquet'));
     await parquet('events/d.parquet', [ev('e3'), ev('e4')].join(', '));
     expect(await loadNoting()).toBe(false);
