@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refreshBaskets } from '../audiences/baskets.ts';
 import { EVALUATED, evaluateSegments } from '../audiences/evaluate.ts';
 import { compareWithFull } from '../bench/stages/night-check.ts';
-import { compileSegment, type LoadedSegment, loadSegments } from '../dsl/index.ts';
+import { parseConfig } from '../config/config.ts';
+import { compileSegment, type LoadedSegment, loadSegments, SEGMENTS_DIR } from '../dsl/index.ts';
+import { runPipeline } from '../pipelines/run.ts';
 import { timestampLiteral } from '../warehouse/values.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 
@@ -206,5 +208,42 @@ describe('incremental night', () => {
     );
     expect(members.equal).toBe(false);
     expect(members.only_incremental).toBeGreaterThan(0);
+  });
+
+  it('whole runs: each night stores the membership a full evaluation (--full-refresh) of its data gives', async () => {
+    const path = wh.path;
+    const dir = join(path, '..');
+    const config = (db: string, out: string) =>
+      parseConfig(
+        { database: db, destinations: { csv: { dir: join(dir, out) } }, segments: { dir: SEGMENTS_DIR } },
+        'test',
+      );
+    for (let k = 0; k <= 3; k++) {
+      if (k > 0) await nextDay(k);
+      await wh.run('CHECKPOINT');
+      wh.close();
+      const run = await runPipeline({
+        config: config(path, 'csv'),
+        asOf: night(k),
+        sources: [],
+        alerts: false,
+      });
+      expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+      const copy = join(dir, `full-${k}.duckdb`);
+      copyFileSync(path, copy);
+      const full = await runPipeline({
+        config: config(copy, 'csv-full'),
+        asOf: night(k),
+        sources: [],
+        alerts: false,
+        fullRefresh: true,
+        dryRun: true,
+      });
+      expect(full.status).toBe('succeeded');
+      const check = await compareWithFull(path, copy);
+      expect(check, `night ${k}`).toMatchObject({ equal: true });
+      expect(check.rows).toBeGreaterThan(100);
+      wh = await Warehouse.open({ path });
+    }
   });
 });
