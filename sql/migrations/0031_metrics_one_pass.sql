@@ -5,8 +5,11 @@
 
 -- Every period bound is a midnight (whole calendar periods, windows of whole days), so an order counts in a window
 -- (a, b] exactly when its day key, the date of the day (D, D + 1 day] holding it, is in [a, b). Grouping the orders
--- by day key first leaves a few hundred rows per year of history for the per-period sums to read.
-CREATE OR REPLACE MACRO metrics_day_key(t) AS (t - INTERVAL 1 MICROSECOND)::DATE;
+-- by day key (and by the day key of the customer's next order) leaves a fraction of the orders for the per-period
+-- sums to read: about 400,000 rows for 2M orders over two years.
+-- (The instant 1 µs before t, by integer arithmetic: cheaper than subtracting an interval, on millions of rows.)
+CREATE OR REPLACE MACRO metrics_instant_before(t) AS make_timestamp(epoch_us(t) - 1);
+CREATE OR REPLACE MACRO metrics_day_key(t) AS metrics_instant_before(t)::DATE;
 
 -- Per day key: the orders of known customers up to T, split by whether each was its customer's first and by the
 -- day key of the customer's next order (infinity: none by T). A customer ordered in (a, b] exactly when one of its
@@ -96,7 +99,7 @@ FROM metrics_order_figures_at(at_time, period_unit, period_count, 365, lifespan_
 -- The event figures: each event counts in the one period (S, E] holding it, whose S is the date_trunc of the
 -- instant just before it, so events meet the periods in a hash join on S (not a range join per period), and
 -- events outside all periods are skipped by a plain range filter on the scan (constant bounds).
-CREATE OR REPLACE MACRO metrics_period_of(period_unit, t) AS date_trunc(period_unit, t - INTERVAL 1 MICROSECOND);
+CREATE OR REPLACE MACRO metrics_period_of(period_unit, t) AS date_trunc(period_unit, metrics_instant_before(t));
 CREATE OR REPLACE MACRO metrics_periods_from(at_time, period_unit, period_count) AS
 date_trunc(period_unit, at_time::TIMESTAMP) - period_count * CASE period_unit
   WHEN 'month' THEN INTERVAL 1 MONTH WHEN 'quarter' THEN INTERVAL 3 MONTH ELSE INTERVAL 1 YEAR END;
