@@ -431,8 +431,9 @@ class Compiler {
     // Declared complements first (the merchant's intent), then by lift, then product_id for stable output.
     // Keep each member's top N before building lists: listing every candidate first runs out of memory at scale
     // (and so does min_by(product, rank, N): its per-member heaps do not spill, 1 GB was not enough at scale 1).
+    // The list is sorted by the window's rank afterwards: an ORDER BY inside list() costs about twice as much.
     const order = sql`declared DESC, lift DESC NULLS LAST, product_id`;
-    const body = sql`SELECT customer_id,\n  list(product_id ORDER BY ${order}) AS ${id(key)}\nFROM (SELECT * FROM ${id(candidates)}\n  QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY ${order}) <= ${lit(c.limit)})\nGROUP BY customer_id`;
+    const body = sql`SELECT customer_id,\n  list_transform(list_sort(list(struct_pack(r := rn, p := product_id))), x -> x.p) AS ${id(key)}\nFROM (SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY ${order}) AS rn FROM ${id(candidates)}\n  QUALIFY rn <= ${lit(c.limit)})\nGROUP BY customer_id`;
     return { name: this.cte('complements', body), keyed: false, cols: want ? [key] : [] };
   }
 
