@@ -155,7 +155,7 @@ export class PurchasedBuilder extends Negatable<PurchasedCondition> {
   }
 }
 
-/** Bought in a completed order (cancelled and refunded orders never count). */
+/** Bought in a completed order (cancelled, refunded and unpaid orders never count). */
 export function purchased(): PurchasedBuilder {
   return new PurchasedBuilder({ kind: 'purchased' });
 }
