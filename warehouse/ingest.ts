@@ -1,5 +1,4 @@
 import { dropForgottenStaged } from './erasure.ts';
-import { ingestDirect } from './ingest-direct.ts';
 import { merge, type SourceTimes } from './merge.ts';
 import {
   BOOLEAN_SPELLINGS,
@@ -86,14 +85,6 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
   // repeats a key (its last row wins), so only such a batch is read again in order.
   await wh.run('SET preserve_insertion_order = false');
   try {
-    const direct = await ingestDirect(
-      wh,
-      spec,
-      options,
-      stagingSql(spec, options, sourceColumns, false),
-      new Set(sourceColumns.keys()),
-    );
-    if (direct) return direct;
     const stage = async (ordered: boolean) => {
       await wh.run(
         `CREATE OR REPLACE TEMP TABLE ${sqlIdent(staging)} AS ${stagingSql(spec, options, sourceColumns, ordered)}`,

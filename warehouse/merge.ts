@@ -173,10 +173,10 @@ function versionedSql(good: string): string {
 }
 
 /**
- * Events: insert those whose event_key is new. `batch` is a FROM item: the staged table, or the checked relation
- * itself (ingest-direct.ts); `seen` names a scratch table. `repeats`: a key repeats among the batch's good rows.
+ * Events: insert those whose event_key is new. `batch` is a FROM item (the staged table); `seen` names a scratch
+ * table. `repeats`: a key repeats among the batch's good rows.
  */
-export async function mergeEvents(
+async function mergeEvents(
   wh: Warehouse,
   spec: TableSpec,
   batch: string,
