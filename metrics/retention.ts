@@ -45,6 +45,39 @@ export interface MetricsReport {
 }
 
 /** Days a cart is watched for a purchase (docs/metrics.md: cart_abandonment_pct). */
+/** The figures of a period in the JSON order: the rows of `retarget metrics` and of the report's table. */
+export const METRIC_FIGURES: ReadonlyArray<keyof PeriodMetrics> = [
+  'customers_start',
+  'customers_end',
+  'new_customers',
+  'crr_pct',
+  'orders',
+  'revenue',
+  'aov',
+  'purchase_frequency',
+  'customer_value',
+  'clv',
+  'observed_lifespan_years',
+  'cart_abandonment_pct',
+  'conversion_pct',
+];
+
+/** Figures that are counts, shown whole; every other figure has two decimals, as the views round them. */
+export const COUNT_FIGURES: ReadonlySet<keyof PeriodMetrics> = new Set<keyof PeriodMetrics>([
+  'customers_start',
+  'customers_end',
+  'new_customers',
+  'orders',
+]);
+
+/** A period's short name from its start: 2026-09 (month), 2026-Q3 (quarter), 2026 (year). */
+export function periodLabel(period: Period, start: string): string {
+  const year = start.slice(0, 4);
+  const month = Number(start.slice(5, 7));
+  if (period === 'year') return year;
+  return period === 'month' ? start.slice(0, 7) : `${year}-Q${Math.ceil(month / 3)}`;
+}
+
 export const CART_WATCH_DAYS = 7;
 
 export async function retentionMetrics(wh: Warehouse, o: MetricsOptions): Promise<MetricsReport> {

@@ -1,4 +1,10 @@
-import type { MetricsReport, PeriodMetrics } from '../metrics/retention.ts';
+import {
+  COUNT_FIGURES,
+  METRIC_FIGURES,
+  type MetricsReport,
+  type PeriodMetrics,
+  periodLabel,
+} from '../metrics/retention.ts';
 import { redact } from '../shared/redact.ts';
 import { flowChart, overlapChart, periodChart, runLabel, sizesChart } from './charts.ts';
 import type { HistoryData, RunRow, SyncRow } from './gather.ts';
@@ -38,38 +44,15 @@ export function overlapSection(h: HistoryData): Html {
   );
 }
 
-/** The figures of `retarget metrics`, in its order; counts whole, the rest with two decimals. */
-const FIGURES: ReadonlyArray<keyof PeriodMetrics> = [
-  'customers_start',
-  'customers_end',
-  'new_customers',
-  'crr_pct',
-  'orders',
-  'revenue',
-  'aov',
-  'purchase_frequency',
-  'customer_value',
-  'clv',
-  'observed_lifespan_years',
-  'cart_abandonment_pct',
-  'conversion_pct',
-];
-const COUNTS = new Set<keyof PeriodMetrics>(['customers_start', 'customers_end', 'new_customers', 'orders']);
-
-/** A period's short name from its start: 2026-09 (month), 2026-Q3 (quarter), 2026 (year). */
-function periodName(m: MetricsReport, start: string): string {
-  const month = Number(start.slice(5, 7));
-  if (m.period === 'year') return start.slice(0, 4);
-  return m.period === 'month' ? start.slice(0, 7) : `${start.slice(0, 4)}-Q${Math.ceil(month / 3)}`;
-}
-
 function figureCell(p: PeriodMetrics, f: keyof PeriodMetrics): Html {
-  return num(p[f] as number | null, COUNTS.has(f) ? 0 : 2, { metric: f, period: p.period_start });
+  return num(p[f] as number | null, COUNT_FIGURES.has(f) ? 0 : 2, { metric: f, period: p.period_start });
 }
 
 export function retentionSection(m: MetricsReport, warnings: string[]): Html {
-  const labels = m.periods.map((p) => periodName(m, p.period_start));
-  const rows = FIGURES.map((f) => html`<tr><th>${f}</th>${m.periods.map((p) => figureCell(p, f))}</tr>`);
+  const labels = m.periods.map((p) => periodLabel(m.period, p.period_start));
+  const rows = METRIC_FIGURES.map(
+    (f) => html`<tr><th>${f}</th>${m.periods.map((p) => figureCell(p, f))}</tr>`,
+  );
   return section(
     'retention',
     'Retention metrics',
@@ -86,7 +69,7 @@ export function retentionSection(m: MetricsReport, warnings: string[]): Html {
 }
 
 export function cartSection(m: MetricsReport): Html {
-  const labels = m.periods.map((p) => periodName(m, p.period_start));
+  const labels = m.periods.map((p) => periodLabel(m.period, p.period_start));
   const rows = m.periods.map(
     (p, i) => html`<tr><td>${labels[i]}</td>${figureCell(p, 'cart_abandonment_pct')}</tr>`,
   );

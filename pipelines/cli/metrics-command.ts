@@ -1,10 +1,13 @@
 import type { RetargetConfig } from '../../config/config.ts';
 import {
+  COUNT_FIGURES,
   firstOrderAt,
+  METRIC_FIGURES,
   type MetricsReport,
   metricsWarnings,
   type Period,
   type PeriodMetrics,
+  periodLabel,
   retentionMetrics,
 } from '../../metrics/retention.ts';
 import { UserError } from './errors.ts';
@@ -51,37 +54,10 @@ export async function metricsCommand(config: RetargetConfig, flags: MetricsFlags
   else process.stdout.write(`${formatMetrics(report)}\n`);
 }
 
-/** Rows of the table: the figures, in the JSON order; periods are the columns. */
-const FIGURES: ReadonlyArray<keyof PeriodMetrics> = [
-  'customers_start',
-  'customers_end',
-  'new_customers',
-  'crr_pct',
-  'orders',
-  'revenue',
-  'aov',
-  'purchase_frequency',
-  'customer_value',
-  'clv',
-  'observed_lifespan_years',
-  'cart_abandonment_pct',
-  'conversion_pct',
-];
-
-/** A period's short name from its start: 2026-09 (month), 2026-Q3 (quarter), 2026 (year). */
-export function periodLabel(period: Period, start: string): string {
-  const year = start.slice(0, 4);
-  const month = Number(start.slice(5, 7));
-  if (period === 'year') return year;
-  return period === 'month' ? start.slice(0, 7) : `${year}-Q${Math.ceil(month / 3)}`;
-}
-
-const COUNTS = new Set<keyof PeriodMetrics>(['customers_start', 'customers_end', 'new_customers', 'orders']);
-
 /** Counts as whole numbers, every other figure with two decimals (as the views round them), null as a dash. */
 function cell(figure: keyof PeriodMetrics, v: unknown): string {
   if (v === null) return '—';
-  const digits = COUNTS.has(figure) ? 0 : 2;
+  const digits = COUNT_FIGURES.has(figure) ? 0 : 2;
   return (v as number).toLocaleString('en-US', {
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
@@ -92,7 +68,7 @@ export function formatMetrics(r: MetricsReport): string {
   const head = `Retention metrics as of ${r.as_of}: ${r.periods.length} ${r.period}s (S, E], active window ${r.active_window_days} days, lifespan ${r.lifespan_years} years`;
   const rows = [
     ['', ...r.periods.map((p) => periodLabel(r.period, p.period_start))],
-    ...FIGURES.map((f) => [f, ...r.periods.map((p) => cell(f, p[f]))]),
+    ...METRIC_FIGURES.map((f) => [f, ...r.periods.map((p) => cell(f, p[f]))]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) =>
