@@ -1,38 +1,27 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
 import { forgetCustomer } from '../pipelines/ops/forget.ts';
 import { ingestRelation } from '../warehouse/ingest.ts';
-import { Warehouse } from '../warehouse/warehouse.ts';
+import type { Warehouse } from '../warehouse/warehouse.ts';
+import { closeExportDir, type ExportDir, openExportDir, writeExport } from './export-dir.ts';
 import { cli, sandbox, withDb, writeStore } from './ops-helpers.ts';
 
 /** Consent and erasure inside the load: the newest record wins, a "no" is never undone by older or unreadable data. */
 
+let scratch: ExportDir;
 let wh: Warehouse;
-let root: string;
 let dir: string;
 let run = 0;
 
 beforeEach(async () => {
-  root = mkdtempSync(join(tmpdir(), 'retarget-consent-'));
-  dir = join(root, 'exports');
-  mkdirSync(dir);
-  wh = await Warehouse.open({ path: join(root, 'store.duckdb') });
+  scratch = await openExportDir('retarget-consent-');
+  ({ wh, dir } = scratch);
 });
-afterEach(() => {
-  wh.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterEach(() => closeExportDir(scratch));
 
-const write = (name: string, text: string, modifiedAt?: Date) => {
-  const path = join(dir, name);
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, text);
-  if (modifiedAt) utimesSync(path, modifiedAt, modifiedAt);
-  return path;
-};
+const write = (name: string, text: string, modifiedAt?: Date) => writeExport(dir, name, text, modifiedAt);
 const touch = (path: string) => {
   const later = new Date(Date.now() + 60_000 * ++run);
   utimesSync(path, later, later);

@@ -1,36 +1,25 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
 import { ingestRelation } from '../warehouse/ingest.ts';
-import { Warehouse } from '../warehouse/warehouse.ts';
+import type { Warehouse } from '../warehouse/warehouse.ts';
+import { closeExportDir, type ExportDir, openExportDir, writeExport } from './export-dir.ts';
 
 /** The lean load (issue 13): fewer passes over a batch, a compact staged batch, the same exact results. */
 
+let scratch: ExportDir;
 let wh: Warehouse;
-let root: string;
 let dir: string;
 let run = 0;
 
 beforeEach(async () => {
-  root = mkdtempSync(join(tmpdir(), 'retarget-ingest-lean-'));
-  dir = join(root, 'exports');
-  mkdirSync(dir);
-  wh = await Warehouse.open({ path: join(root, 'store.duckdb') });
+  scratch = await openExportDir('retarget-ingest-lean-');
+  ({ wh, dir } = scratch);
 });
-afterEach(() => {
-  wh.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterEach(() => closeExportDir(scratch));
 
-const write = (name: string, text: string, modifiedAt?: Date) => {
-  const path = join(dir, name);
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, text);
-  if (modifiedAt) utimesSync(path, modifiedAt, modifiedAt);
-  return path;
-};
+const write = (name: string, text: string, modifiedAt?: Date) => writeExport(dir, name, text, modifiedAt);
 const load = () => loadFilesSource(wh, { dir, runId: `r${++run}`, maxRejectShare: 1 });
 const EVENTS = 'event_id,customer_id,event_name,product_id,occurred_at\n';
 
