@@ -1,24 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Warehouse } from '../warehouse/warehouse.ts';
-import { cli } from './ops-helpers.ts';
+import { type BareSandbox, bareSandbox, cli } from './ops-helpers.ts';
 
 /** `retarget lift` through the real CLI: the table, an insufficient audience's message, flag and name errors. */
 
-let dir: string;
-let db: string;
-let config: string;
-const lift = (...args: string[]) => cli(['--config', config, 'lift', '--db', db, ...args]);
+let bare: BareSandbox;
+const lift = (...args: string[]) => cli(['--config', bare.config, 'lift', '--db', bare.db, ...args]);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-lift-'));
-  db = join(dir, 'store.duckdb');
-  config = join(dir, 'retarget.config.ts');
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  writeFileSync(config, 'export default {};\n');
-  const wh = await Warehouse.open({ path: db });
+  bare = bareSandbox('retarget-lift-');
+  const wh = await Warehouse.open({ path: bare.db });
   try {
     // 'a': 100 exposed (20 bought 10.00 each), 50 held out (5 bought); 'b': 10 held out only.
     await wh.run(
@@ -38,7 +30,7 @@ beforeAll(async () => {
     wh.close();
   }
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(bare.dir, { recursive: true, force: true }));
 
 describe('retarget lift', () => {
   it('prints a table as of the last run, with the message of an audience too small to measure', async () => {

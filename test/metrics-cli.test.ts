@@ -1,25 +1,26 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { AS_OF, seedMetricsStore } from './helpers/metrics-store.ts';
-import { cli, type Sandbox, sandbox, startCli, writeStore } from './ops-helpers.ts';
+import {
+  type BareSandbox,
+  bareSandbox,
+  cli,
+  type Sandbox,
+  sandbox,
+  startCli,
+  writeStore,
+} from './ops-helpers.ts';
 
 /** `retarget metrics` through the real CLI: the JSON contract, the table, flag errors and a busy database. */
 
-let dir: string;
-let db: string;
-let config: string;
-const metrics = (...args: string[]) => cli(['--config', config, 'metrics', '--db', db, ...args]);
+let bare: BareSandbox;
+const metrics = (...args: string[]) => cli(['--config', bare.config, 'metrics', '--db', bare.db, ...args]);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-metrics-'));
-  db = join(dir, 'store.duckdb');
-  config = join(dir, 'retarget.config.ts');
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  writeFileSync(config, 'export default {};\n');
-  const wh = await Warehouse.open({ path: db });
+  bare = bareSandbox('retarget-metrics-');
+  const wh = await Warehouse.open({ path: bare.db });
   try {
     await seedMetricsStore(wh);
     await wh.run(
@@ -29,7 +30,7 @@ beforeAll(async () => {
     wh.close();
   }
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(bare.dir, { recursive: true, force: true }));
 
 describe('retarget metrics', () => {
   it('--json: the documented shape, as of the last run by default, periods oldest first', async () => {
@@ -152,7 +153,7 @@ describe('retarget metrics', () => {
   });
 
   it('no database yet: says to run first', async () => {
-    const r = await cli(['--config', config, 'metrics', '--db', join(dir, 'none.duckdb')]);
+    const r = await cli(['--config', bare.config, 'metrics', '--db', join(bare.dir, 'none.duckdb')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^retarget: no database at .*none\.duckdb: run `retarget run`/);
   });

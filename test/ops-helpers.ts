@@ -22,6 +22,21 @@ export interface Sandbox {
   cleanup(): void;
 }
 
+/** A folder with an empty config and a database path: all a read-only command (metrics, lift) needs. */
+export interface BareSandbox {
+  dir: string;
+  db: string;
+  config: string;
+}
+
+export function bareSandbox(prefix: string): BareSandbox {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const config = join(dir, 'retarget.config.ts');
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(config, 'export default {};\n');
+  return { dir, db: join(dir, 'store.duckdb'), config };
+}
+
 /** A temp folder with store/, db/, audiences/, segments/ (one tiny 'buyers' segment) and a config file. */
 export function sandbox(configExtra: Record<string, unknown> = {}): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'retarget-ops-'));
