@@ -122,8 +122,14 @@ export async function confirmPlanRows(
       [plan.destination, plan.audience],
     );
   } else {
+    // An add replaces whatever row the member's key holds (a changed fingerprint): one row per key.
     await wh.run(
-      `INSERT OR REPLACE INTO destination_members (destination, audience, customer_id, fingerprint, payload, synced_at)
+      `DELETE FROM destination_members m USING (${batch}) b
+       WHERE m.destination = $1 AND m.audience = $2 AND m.customer_id = b.customer_id`,
+      [plan.destination, plan.audience],
+    );
+    await wh.run(
+      `INSERT INTO destination_members (destination, audience, customer_id, fingerprint, payload, synced_at)
        SELECT $1, $2, customer_id, fingerprint, payload, now()::TIMESTAMP FROM (${batch})`,
       [plan.destination, plan.audience],
     );

@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS_DIR, migrate } from '../warehouse/migrations.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 
 /** A database written by an older retarget: read-only commands say how to upgrade it instead of misreading it. */
@@ -26,5 +28,64 @@ describe('opening a database an older retarget wrote', () => {
     const upgraded = await Warehouse.open({ path, readOnly: true });
     expect(await upgraded.scalar('SELECT count(*) FROM sendable_members')).toBe(0);
     upgraded.close();
+  });
+
+  it('0039 keeps every member and confirmed row while dropping the key indexes', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'retarget-upgrade-'));
+    const older = join(dir, 'migrations');
+    mkdirSync(older);
+    for (const f of readdirSync(MIGRATIONS_DIR).filter(
+      (f) => /^\d{4}_/.test(f) && Number(f.slice(0, 4)) < 39,
+    ))
+      copyFileSync(join(MIGRATIONS_DIR, f), join(older, f));
+    const path = join(dir, 'old.duckdb');
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await migrate(connection, older);
+    await connection.run(
+      `INSERT INTO customers (customer_id, email, ads_consent) VALUES ('c1', 'a@example.com', true), ('c2', 'b@example.com', true);
+       INSERT INTO audience_members VALUES ('a', 'a', 'c1', TIMESTAMP '2026-01-01', '{"n":1}', 'exposed'),
+                                           ('a', 'a', 'c2', TIMESTAMP '2026-01-02', NULL, 'holdout');
+       INSERT INTO destination_members VALUES ('csv', 'a', 'c1', 'f1', NULL, TIMESTAMP '2026-01-03')`,
+    );
+    connection.closeSync();
+    instance.closeSync();
+
+    const wh = await Warehouse.open({ path });
+    try {
+      expect(await wh.json('SELECT * FROM audience_members ORDER BY customer_id')).toEqual([
+        {
+          audience: 'a',
+          segment: 'a',
+          customer_id: 'c1',
+          entered_at: '2026-01-01 00:00:00',
+          attributes: '{"n":1}',
+          side: 'exposed',
+        },
+        {
+          audience: 'a',
+          segment: 'a',
+          customer_id: 'c2',
+          entered_at: '2026-01-02 00:00:00',
+          attributes: null,
+          side: 'holdout',
+        },
+      ]);
+      expect(await wh.json('SELECT customer_id, fingerprint FROM destination_members')).toEqual([
+        { customer_id: 'c1', fingerprint: 'f1' },
+      ]);
+      expect(await wh.scalar('SELECT count(*) FROM sendable_members')).toBe(1);
+      expect(
+        await wh.scalar(
+          `SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'
+           AND table_name IN ('audience_members', 'destination_members')`,
+        ),
+      ).toBe(0);
+      await expect(
+        wh.run(`INSERT INTO audience_members (audience, segment, customer_id) VALUES ('a', 'a', 'c3')`),
+      ).rejects.toThrow(/NOT NULL/i);
+    } finally {
+      wh.close();
+    }
   });
 });
