@@ -5,7 +5,9 @@ import type { Warehouse } from './warehouse.ts';
 /**
  * Merges a staged batch (ingest.ts) into its raw table. For keyed tables the newest row for a key wins: the
  * newer export time of its file, then (same file) the later row. Customers also carry their version across
- * loads, so an older file read later never overrides a newer record, and never brings back consent.
+ * loads, so an older file read later never overrides a newer record, and never brings back consent. The keyed
+ * tables have no primary-key index (migration 0041: in DuckDB it cost more than the whole rest of their load):
+ * the merge itself keeps one row per key, deleting the stored rows its winners replace, then inserting them.
  */
 
 /** When a source (e.g. a file) was exported. */
@@ -35,21 +37,19 @@ export async function merge(
         )
       : Number(repeated);
   switch (spec.merge) {
-    case 'upsert':
+    case 'upsert': {
+      // Every key of the batch has a winner (the batch's newest row), which replaces the stored row.
+      const replace = (rows: string) =>
+        replaceRows(wh, spec, `SELECT DISTINCT ${key} FROM ${sqlIdent(staging)} WHERE _reason IS NULL`, rows);
       // Export times order a key's rows in the batch (and version customers); without repeats they decide nothing.
       if (!spec.versioned && !repeats)
-        return wh.run(
-          `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${columns(spec)})
-           SELECT ${columns(spec)} FROM ${sqlIdent(staging)} WHERE _reason IS NULL`,
-        );
+        return replace(`SELECT ${columns(spec)} FROM ${sqlIdent(staging)} WHERE _reason IS NULL`);
       return withSourceTimes(wh, staging, times, (good) =>
         spec.versioned
-          ? mergeCustomers(wh, spec, good, repeats > 0)
-          : wh.run(
-              `INSERT OR REPLACE INTO ${sqlIdent(spec.name)} (${columns(spec)})
-               SELECT ${columns(spec)} ${good} QUALIFY ${newestFirst(key, '_exported_at')} = 1`,
-            ),
+          ? mergeCustomers(wh, spec, good, repeats > 0, `${staging}_new`)
+          : replace(`SELECT ${columns(spec)} ${good} QUALIFY ${newestFirst(key, '_exported_at')} = 1`),
       );
+    }
     case 'events':
       return mergeEvents(wh, spec, sqlIdent(staging), `${staging}_seen`, repeats > 0);
     case 'distinct':
@@ -63,6 +63,29 @@ export async function merge(
 
 function columns(spec: TableSpec): string {
   return spec.columns.map((c) => sqlIdent(c.name)).join(', ');
+}
+
+/**
+ * Replaces the stored rows of a keyed table whose key is in `keys` (SQL yielding the key columns) by `rows` (SQL
+ * yielding at most one row per key, in the table's column order). Nothing stored (a first load): a plain insert,
+ * no delete to plan.
+ */
+async function replaceRows(wh: Warehouse, spec: TableSpec, keys: string, rows: string): Promise<number> {
+  const table = sqlIdent(spec.name);
+  if (await hasRows(wh, spec.name)) {
+    const match = spec.key.map((k) => `${table}.${sqlIdent(k)} = k.${sqlIdent(k)}`).join(' AND ');
+    await wh.run(`DELETE FROM ${table} USING (${keys}) k WHERE ${match}`);
+  }
+  return wh.run(`INSERT INTO ${table} (${targetColumns(spec)}) ${rows}`);
+}
+
+/** The columns a merge writes: the spec's, plus the version's export time for customers. */
+function targetColumns(spec: TableSpec): string {
+  return spec.versioned ? `${columns(spec)}, exported_at` : columns(spec);
+}
+
+async function hasRows(wh: Warehouse, table: string): Promise<boolean> {
+  return (await wh.scalar(`SELECT count(*) FROM (SELECT 1 FROM ${sqlIdent(table)} LIMIT 1)`)) > 0;
 }
 
 /**
@@ -116,17 +139,17 @@ async function mergeCustomers(
   spec: TableSpec,
   good: string,
   repeats: boolean,
+  /** A scratch table for the winning versions, which must be known before the stored ones are deleted. */
+  winners: string,
 ): Promise<number> {
   const [nv, cv] = ['n._version_at', 'COALESCE(c.updated_at, c.exported_at)'];
   const select = spec.columns.map((c) =>
     c.name === 'ads_consent'
-      ? `CASE WHEN ${nv} = ${cv} THEN n.ads_consent AND c.ads_consent ELSE n.ads_consent END`
+      ? `CASE WHEN ${nv} = ${cv} THEN n.ads_consent AND c.ads_consent ELSE n.ads_consent END AS ads_consent`
       : `n.${sqlIdent(c.name)}`,
   );
   const newest = repeats ? `QUALIFY ${newestFirst('customer_id', '_version_at')} = 1` : '';
-  const loaded = await wh.run(
-    `INSERT OR REPLACE INTO customers (${columns(spec)}, exported_at)
-     WITH b AS (${versionedSql(good)}),
+  const winning = `WITH b AS (${versionedSql(good)}),
      -- Grants of consent the stored customer withdrew, by a version already seen, from a file dated only by its
      -- modification time: an old file re-read or copied. Few rows: only these are looked up in the versions.
      replays AS (
@@ -142,11 +165,12 @@ async function mergeCustomers(
        SELECT b.* FROM b ANTI JOIN seen ON seen.customer_id = b.customer_id AND seen._fingerprint = b._fingerprint
        ${newest}
      )
-     SELECT ${select.join(', ')}, CASE WHEN n.updated_at IS NULL THEN n._version_at ELSE n._exported_at END
+     SELECT ${select.join(', ')},
+            CASE WHEN n.updated_at IS NULL THEN n._version_at ELSE n._exported_at END AS exported_at
      FROM n LEFT JOIN customers c ON c.customer_id = n.customer_id
      WHERE c.customer_id IS NULL OR c.exported_at IS NULL OR ${nv} > ${cv}
-        OR (${nv} = ${cv} AND n._exported_at >= c.exported_at)`,
-  );
+        OR (${nv} = ${cv} AND n._exported_at >= c.exported_at)`;
+  const loaded = await replaceCustomers(wh, spec, winning, winners);
   await wh.run(
     `INSERT INTO customer_versions (customer_id, fingerprint, first_seen_at)
      SELECT customer_id, _fingerprint, min(_version_at) FROM (${versionedSql(good)}) b
@@ -155,6 +179,28 @@ async function mergeCustomers(
      GROUP BY customer_id, _fingerprint`,
   );
   return loaded;
+}
+
+/**
+ * Writes the winning customer versions (`winning`: SQL reading the stored customers). Nothing stored: inserted
+ * directly; else kept in the scratch table `winners` first, as deleting the rows they replace changes what
+ * `winning` reads.
+ */
+async function replaceCustomers(
+  wh: Warehouse,
+  spec: TableSpec,
+  winning: string,
+  winners: string,
+): Promise<number> {
+  if (!(await hasRows(wh, 'customers')))
+    return wh.run(`INSERT INTO customers (${targetColumns(spec)}) ${winning}`);
+  const w = sqlIdent(winners);
+  await wh.run(`CREATE OR REPLACE TEMP TABLE ${w} AS ${winning}`);
+  try {
+    return await replaceRows(wh, spec, `SELECT customer_id FROM ${w}`, `SELECT * FROM ${w}`);
+  } finally {
+    await wh.run(`DROP TABLE IF EXISTS ${w}`);
+  }
 }
 
 /**
