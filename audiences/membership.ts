@@ -43,31 +43,15 @@ export async function storeMembership(
   return wh.transaction(async () => {
     if (held.length > 0) await wh.run(`DELETE FROM ${ev} m WHERE NOT ${inScope('m.audience')}`);
     await markHoldouts(wh, options.holdouts);
-    await wh.run(
-      `CREATE OR REPLACE TEMP TABLE membership_open AS
-       SELECT audience, customer_id, entered_at, COALESCE(side, 'exposed') AS side FROM audience_membership_history
-       WHERE exited_at IS NULL AND ${inScope('audience')}`,
-    );
-    await wh.run(
-      `CREATE OR REPLACE TEMP TABLE membership_exits AS
-       SELECT o.audience, o.customer_id FROM membership_open o
-       ANTI JOIN ${ev} e ON e.audience = o.audience AND e.customer_id = o.customer_id`,
-    );
-    await wh.run(
-      `CREATE OR REPLACE TEMP TABLE membership_entries AS
-       SELECT e.audience, e.customer_id FROM ${ev} e
-       ANTI JOIN membership_open o ON o.audience = e.audience AND o.customer_id = e.customer_id`,
-    );
-    await replaceMembers(wh, asOf, inScope('m.audience'));
+    await compareWithOpen(wh, asOf, inScope('audience'));
+    await applyMemberDiff(wh, inScope('m.audience'));
     await wh.run(
       `CREATE OR REPLACE TEMP TABLE membership_changes AS
-       WITH sizes AS (SELECT audience, any_value(segment) AS segment, count(*) AS members FROM ${ev} GROUP BY audience),
-       ins AS (SELECT audience, count(*) AS n FROM membership_entries GROUP BY audience),
-       outs AS (SELECT audience, count(*) AS n FROM membership_exits GROUP BY audience),
-       names AS (SELECT audience FROM sizes UNION SELECT audience FROM outs)
-       SELECT names.audience, COALESCE(sizes.segment, ${segmentOfSql('names.audience')}) AS segment,
-              COALESCE(sizes.members, 0) AS members, COALESCE(ins.n, 0) AS entered, COALESCE(outs.n, 0) AS exited
-       FROM names LEFT JOIN sizes USING (audience) LEFT JOIN ins USING (audience) LEFT JOIN outs USING (audience)`,
+       SELECT audience, COALESCE(any_value(segment) FILTER (WHERE evaluated), ${segmentOfSql('audience')}) AS segment,
+              count(*) FILTER (WHERE evaluated) AS members,
+              count(*) FILTER (WHERE evaluated AND open_side IS NULL) AS entered,
+              count(*) FILTER (WHERE NOT evaluated) AS exited
+       FROM membership_step GROUP BY audience`,
     );
     await wh.run(`DELETE FROM audience_dry_runs m WHERE ${inScope('m.audience')}`);
     if (options.dryRun) {
@@ -85,14 +69,7 @@ export async function storeMembership(
       entered: bigint;
       exited: bigint;
     }>('SELECT * FROM membership_changes ORDER BY audience');
-    for (const t of [
-      'membership_changes',
-      'membership_exits',
-      'membership_entries',
-      'membership_open',
-      'membership_desired',
-      'membership_holdout',
-    ])
+    for (const t of ['membership_changes', 'membership_step', 'membership_holdout'])
       await wh.run(`DROP TABLE ${t}`);
     return changes.map((c) => ({
       audience: c.audience,
@@ -105,30 +82,35 @@ export async function storeMembership(
 }
 
 /**
- * audience_members := the evaluation (in scope), with the minimum of writes. A member keeps the entered_at of
- * their open history row; a customer new to the audience, or whose side changed (a new share), gets T.
+ * membership_step: the evaluation (in scope) beside the open history rows, in one full join. A row not `evaluated`
+ * is an exit; an evaluated one without `open_side` an entry. A member keeps the entered_at of their open row; a
+ * customer new to the audience, or whose side changed (a new share), gets T.
  */
-async function replaceMembers(wh: Warehouse, asOf: Date, scope: string): Promise<void> {
-  const ev = sqlIdent(EVALUATED);
+async function compareWithOpen(wh: Warehouse, asOf: Date, scope: string): Promise<void> {
   await wh.run(
-    `CREATE OR REPLACE TEMP TABLE membership_desired AS
-     SELECT audience, segment, customer_id, attributes, side, open_side,
+    `CREATE OR REPLACE TEMP TABLE membership_step AS
+     SELECT audience, customer_id, segment, attributes, evaluated, side, open_side,
             CASE WHEN open_side = side THEN open_entered_at ELSE $1 END AS entered_at
      FROM (
-       SELECT e.audience, e.segment, e.customer_id, e.attributes, o.side AS open_side, o.entered_at AS open_entered_at,
-              CASE WHEN h.customer_id IS NULL THEN 'exposed' ELSE 'holdout' END AS side
-       FROM ${ev} e LEFT JOIN membership_open o ON o.audience = e.audience AND o.customer_id = e.customer_id
+       SELECT coalesce(e.audience, o.audience) AS audience, coalesce(e.customer_id, o.customer_id) AS customer_id,
+              e.segment, e.attributes, e.customer_id IS NOT NULL AS evaluated,
+              o.side AS open_side, o.entered_at AS open_entered_at,
+              CASE WHEN e.customer_id IS NULL THEN NULL WHEN h.customer_id IS NULL THEN 'exposed' ELSE 'holdout' END AS side
+       FROM ${sqlIdent(EVALUATED)} e
+       FULL JOIN (SELECT audience, customer_id, entered_at, COALESCE(side, 'exposed') AS side
+                  FROM audience_membership_history WHERE exited_at IS NULL AND ${scope}) o
+         ON o.audience = e.audience AND o.customer_id = e.customer_id
        LEFT JOIN membership_holdout h ON h.audience = e.audience AND h.customer_id = e.customer_id)`,
     [asOf],
   );
-  await applyMemberDiff(wh, scope);
 }
 
 /**
- * The diff between audience_members (in scope) and membership_desired, in one full join: rows to delete (left),
- * insert (entered) or update (attributes, entered_at, segment or side changed). Only those rows are written: most
- * members are unchanged night to night. The evaluation holds one row per (audience, customer_id) (every segment's
- * query groups by both), so the writes keep audience_members at one row per key without an index (0039).
+ * audience_members := the evaluated rows of membership_step (in scope), with the minimum of writes, in one full
+ * join: rows to delete (left), insert (entered) or update (attributes, entered_at, segment or side changed). Only
+ * those rows are written: most members are unchanged night to night. The evaluation holds one row per (audience,
+ * customer_id) (every segment's query groups by both), so the writes keep audience_members at one row per key
+ * without an index (0039).
  */
 async function applyMemberDiff(wh: Warehouse, scope: string): Promise<void> {
   await wh.run(
@@ -136,7 +118,7 @@ async function applyMemberDiff(wh: Warehouse, scope: string): Promise<void> {
      SELECT coalesce(d.audience, m.audience) AS audience, coalesce(d.customer_id, m.customer_id) AS customer_id,
             CASE WHEN d.customer_id IS NULL THEN 'delete' WHEN m.customer_id IS NULL THEN 'insert' ELSE 'update' END AS op,
             d.segment, d.entered_at, d.attributes, d.side
-     FROM membership_desired d
+     FROM (SELECT * FROM membership_step WHERE evaluated) d
      FULL JOIN (SELECT * FROM audience_members m WHERE ${scope}) m
        ON m.audience = d.audience AND m.customer_id = d.customer_id
      WHERE d.customer_id IS NULL OR m.customer_id IS NULL
@@ -167,16 +149,16 @@ async function applyMemberDiff(wh: Warehouse, scope: string): Promise<void> {
 async function recordHistory(wh: Warehouse, runId: string, asOf: Date): Promise<void> {
   await wh.run(
     `UPDATE audience_membership_history h SET exited_at = $1, exited_run_id = $2
-     FROM (SELECT audience, customer_id FROM membership_exits
-           UNION ALL SELECT audience, customer_id FROM membership_desired WHERE open_side <> side) x
+     FROM (SELECT audience, customer_id FROM membership_step
+           WHERE open_side IS NOT NULL AND (NOT evaluated OR open_side <> side)) x
      WHERE h.exited_at IS NULL AND h.audience = x.audience AND h.customer_id = x.customer_id`,
     [asOf, runId],
   );
   await wh.run(
     `INSERT INTO audience_membership_history
        (audience, customer_id, entered_at, exited_at, entered_run_id, exited_run_id, side)
-     SELECT audience, customer_id, $1, NULL, $2, NULL, side FROM membership_desired
-     WHERE open_side IS NULL OR open_side <> side`,
+     SELECT audience, customer_id, $1, NULL, $2, NULL, side FROM membership_step
+     WHERE evaluated AND (open_side IS NULL OR open_side <> side)`,
     [asOf, runId],
   );
   await wh.run(
