@@ -24,18 +24,14 @@ export async function merge(
   wh: Warehouse,
   spec: TableSpec,
   staging: string,
-  times: SourceTimes = new Map(),
-  /** Whether a key repeats among the batch's good rows, when the caller checked (ingest.ts does). */
-  repeated?: boolean,
+  times: SourceTimes,
+  /**
+   * Whether a key may repeat among the batch's good rows (ingest.ts checks once per batch): de-duplicating costs a
+   * window over every row, and most batches have no repeated key.
+   */
+  repeats: boolean,
 ): Promise<number> {
   const key = spec.key.map(sqlIdent).join(', ');
-  // De-duplicating a batch costs a window over every row; most batches have no repeated key, so check first.
-  const repeats =
-    repeated === undefined
-      ? await wh.scalar(
-          `SELECT count(*) FROM (SELECT 1 FROM ${sqlIdent(staging)} WHERE _reason IS NULL GROUP BY ${key} HAVING count(*) > 1 LIMIT 1)`,
-        )
-      : Number(repeated);
   switch (spec.merge) {
     case 'upsert': {
       // Every key of the batch has a winner (the batch's newest row), which replaces the stored row.
@@ -46,12 +42,12 @@ export async function merge(
         return replace(`SELECT ${columns(spec)} FROM ${sqlIdent(staging)} WHERE _reason IS NULL`);
       return withSourceTimes(wh, staging, times, (good) =>
         spec.versioned
-          ? mergeCustomers(wh, spec, good, repeats > 0, `${staging}_new`)
+          ? mergeCustomers(wh, spec, good, repeats, `${staging}_new`)
           : replace(`SELECT ${columns(spec)} ${good} QUALIFY ${newestFirst(key, '_exported_at')} = 1`),
       );
     }
     case 'events':
-      return mergeEvents(wh, spec, sqlIdent(staging), `${staging}_seen`, repeats > 0);
+      return mergeEvents(wh, spec, sqlIdent(staging), `${staging}_seen`, repeats);
     case 'distinct':
       return wh.run(
         `INSERT INTO ${sqlIdent(spec.name)} (${columns(spec)})
@@ -149,7 +145,7 @@ async function mergeCustomers(
       : `n.${sqlIdent(c.name)}`,
   );
   const newest = repeats ? `QUALIFY ${newestFirst('customer_id', '_version_at')} = 1` : '';
-  const winning = `WITH b AS (${versionedSql(good)}),
+  const winning = `WITH b AS (${versionedSql(good, repeats)}),
      -- Grants of consent the stored customer withdrew, by a version already seen, from a file dated only by its
      -- modification time: an old file re-read or copied. Few rows: only these are looked up in the versions.
      replays AS (
@@ -173,7 +169,7 @@ async function mergeCustomers(
   const loaded = await replaceCustomers(wh, spec, winning, winners);
   await wh.run(
     `INSERT INTO customer_versions (customer_id, fingerprint, first_seen_at)
-     SELECT customer_id, _fingerprint, min(_version_at) FROM (${versionedSql(good)}) b
+     SELECT customer_id, _fingerprint, min(_version_at) FROM (${versionedSql(good, repeats)}) b
      WHERE NOT EXISTS (SELECT 1 FROM customer_versions v
                        WHERE v.customer_id = b.customer_id AND v.fingerprint = b._fingerprint)
      GROUP BY customer_id, _fingerprint`,
@@ -207,20 +203,24 @@ async function replaceCustomers(
  * The good rows with `_version_at`: `updated_at` when the export has one; for a file dated only by its
  * modification time, the earliest time the same version was seen (stored, or in this batch); else the export time.
  */
-function versionedSql(good: string): string {
+function versionedSql(good: string, repeats: boolean): string {
+  // A customer held once in the batch is its own earliest sighting in it: no window to sort 1M rows by.
+  const inBatch = repeats
+    ? 'min(b0._exported_at) OVER (PARTITION BY b0.customer_id, b0._fingerprint)'
+    : 'b0._exported_at';
   return `SELECT b0.*, CASE
             WHEN b0.updated_at IS NOT NULL THEN b0.updated_at
             WHEN b0._approximate THEN least(
               (SELECT min(v.first_seen_at) FROM customer_versions v
                WHERE v.customer_id = b0.customer_id AND v.fingerprint = b0._fingerprint),
-              min(b0._exported_at) OVER (PARTITION BY b0.customer_id, b0._fingerprint))
+              ${inBatch})
             ELSE b0._exported_at END AS _version_at
           FROM (SELECT * ${good}) b0`;
 }
 
 /**
  * Events: insert those whose event_key is new. `batch` is a FROM item (the staged table); `seen` names a scratch
- * table. `repeats`: a key repeats among the batch's good rows.
+ * table. `repeats`: a key may repeat among the batch's good rows.
  */
 async function mergeEvents(
   wh: Warehouse,
@@ -232,8 +232,7 @@ async function mergeEvents(
   const good = `FROM ${batch} WHERE _reason IS NULL`;
   const insert = `INSERT INTO events (${columns(spec)}, event_key) SELECT ${repeats ? 'DISTINCT ON (event_key) ' : ''}${columns(spec)}, event_key`;
   // Nothing stored yet (a first load): nothing to probe, and a probe would read the batch once more.
-  if ((await wh.scalar('SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)')) === 0)
-    return wh.run(`${insert} ${good}`);
+  if (!(await hasRows(wh, 'events'))) return wh.run(`${insert} ${good}`);
   // Probe the big table with the batch's keys (the small side builds the hash table), then insert the rest.
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${sqlIdent(seen)} AS
