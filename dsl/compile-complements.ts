@@ -26,8 +26,12 @@ export function compileComplements(s: Scope, c: ComplementsCondition, want: bool
     sql`SELECT a, b, bool_or(declared) AS declared, max(lift) AS lift\nFROM (\n${sql.join(sources, sql`\nUNION ALL\n`)}\n)\nGROUP BY a, b`,
   );
   const bw = s.purchaseWhere(c.of);
+  // "Ever bought" probes the purchased lines as they are: an anti join needs no DISTINCT, and a customer rarely
+  // buys a product twice (scale 1: 4.47M lines, 4.47M pairs), so de-duplicating first was a 1.2 s aggregate for
+  // nothing (complementary_products 5.9 s -> 4.8 s CPU, same rows). Restricting the lines to the recent buyers
+  // as well measured no faster (5.0 s): the semi join costs what the smaller probe saves.
   const anti = c.notYetBought
-    ? sql`\nANTI JOIN (SELECT DISTINCT customer_id, product_id FROM ${id(lines)} WHERE customer_id IS NOT NULL) ever\n  ON ever.customer_id = bo.customer_id AND ever.product_id = cp.b`
+    ? sql`\nANTI JOIN ${id(lines)} ever\n  ON ever.customer_id = bo.customer_id AND ever.product_id = cp.b`
     : sql``;
   const boughtFrom = c.of.categories ? sql`purchases` : id(lines);
   const candidates = s.cte(
