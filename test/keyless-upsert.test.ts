@@ -1,6 +1,10 @@
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
-import type { Warehouse } from '../warehouse/warehouse.ts';
+import { MIGRATIONS_DIR, migrate } from '../warehouse/migrations.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
 import { closeExportDir, type ExportDir, openExportDir, writeExport } from './export-dir.ts';
 
 /**
@@ -168,5 +172,74 @@ describe('keyed tables without an index keep one row per key', () => {
     await expect(wh.run(`INSERT INTO order_items (order_id, quantity) VALUES ('o1', 1)`)).rejects.toThrow(
       /NOT NULL/i,
     );
+  });
+});
+
+describe('migration 0041 on a database an older retarget wrote', () => {
+  it('keeps every row, the defaults, and the views that read the tables', async () => {
+    const older = join(scratch.root, 'migrations');
+    mkdirSync(older);
+    for (const f of readdirSync(MIGRATIONS_DIR).filter(
+      (f) => /^\d{4}_/.test(f) && Number(f.slice(0, 4)) < 41,
+    ))
+      copyFileSync(join(MIGRATIONS_DIR, f), join(older, f));
+    const path = join(scratch.root, 'old.duckdb');
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await migrate(connection, older);
+    await connection.run(
+      `INSERT INTO customers (customer_id, email, ads_consent, updated_at, exported_at)
+         VALUES ('c1', 'a@example.com', true, TIMESTAMP '2026-10-01', TIMESTAMP '2026-10-02');
+       INSERT INTO products VALUES ('p1', 'Mug', 'kitchen', 'B', 5, 'EUR');
+       INSERT INTO orders VALUES ('o1', 'c1', TIMESTAMP '2026-10-05', 'completed', 10, 'EUR'),
+                                 ('o2', 'c1', TIMESTAMP '2026-10-06', 'refunded', 10, 'EUR');
+       INSERT INTO order_items VALUES ('o1', 'p1', 2, 5), ('o2', 'p1', 2, 5);
+       INSERT INTO events (event_name, customer_id, product_id, occurred_at, event_key)
+         VALUES ('view_item', 'c1', 'p1', TIMESTAMP '2026-10-04', 'k1');
+       INSERT INTO audience_members VALUES ('a', 'a', 'c1', TIMESTAMP '2026-10-07', NULL, 'exposed');`,
+    );
+    connection.closeSync();
+    instance.closeSync();
+
+    const upgraded = await Warehouse.open({ path });
+    try {
+      expect(
+        await upgraded.json('SELECT customer_id, email, ads_consent, updated_at, exported_at FROM customers'),
+      ).toEqual([
+        {
+          customer_id: 'c1',
+          email: 'a@example.com',
+          ads_consent: true,
+          updated_at: '2026-10-01 00:00:00',
+          exported_at: '2026-10-02 00:00:00',
+        },
+      ]);
+      expect(await upgraded.json('SELECT * FROM products')).toEqual([
+        { product_id: 'p1', name: 'Mug', category: 'kitchen', brand: 'B', price: '5.0000', currency: 'EUR' },
+      ]);
+      expect(await upgraded.scalar('SELECT count(*) FROM order_items')).toBe(2);
+      // The views bind to the new tables.
+      expect(await upgraded.json('SELECT order_id FROM completed_orders')).toEqual([{ order_id: 'o1' }]);
+      expect(await upgraded.json('SELECT category FROM events_resolved')).toEqual([{ category: 'kitchen' }]);
+      expect(await upgraded.scalar('SELECT count(*) FROM sendable_members')).toBe(1);
+      expect(await upgraded.json('SELECT order_id FROM customer_orders')).toEqual([{ order_id: 'o1' }]);
+      // The defaults survive.
+      await upgraded.run(
+        `INSERT INTO orders (order_id, ordered_at) VALUES ('o3', TIMESTAMP '2026-10-08');
+         INSERT INTO customers (customer_id) VALUES ('c2');
+         INSERT INTO order_items (order_id, product_id) VALUES ('o3', 'p1')`,
+      );
+      expect(await upgraded.json("SELECT status FROM orders WHERE order_id = 'o3'")).toEqual([
+        { status: 'completed' },
+      ]);
+      expect(await upgraded.json("SELECT ads_consent FROM customers WHERE customer_id = 'c2'")).toEqual([
+        { ads_consent: false },
+      ]);
+      expect(await upgraded.json("SELECT quantity FROM order_items WHERE order_id = 'o3'")).toEqual([
+        { quantity: 1 },
+      ]);
+    } finally {
+      upgraded.close();
+    }
   });
 });
