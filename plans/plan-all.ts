@@ -38,50 +38,63 @@ export async function buildAllAudiencesPlan(
   const table = `plan_all_${process.pid}_${++counter}`;
   const only = input.audiences ? `AND audience IN (SELECT unnest(${sqlList(input.audiences)}))` : '';
   const params: unknown[] = [input.destination];
+  // One full join: a row without a partner on the other side is an add (desired only) or a remove (confirmed
+  // only). Two anti-joins built a hash table of every member twice and computed the desired rows twice.
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${sqlIdent(table)} AS
-     WITH desired AS (SELECT * FROM (${input.desiredSql}) WHERE true ${only}),
+     WITH desired AS (SELECT *, true AS _desired FROM (${input.desiredSql}) WHERE true ${only}),
      confirmed AS (
-       SELECT audience, customer_id, fingerprint, payload FROM destination_members WHERE destination = $1 ${only}
+       SELECT audience, customer_id, fingerprint, payload, true AS _confirmed
+       FROM destination_members WHERE destination = $1 ${only}
      )
-     SELECT d.audience, 'add' AS action, d.customer_id, d.fingerprint, d.payload FROM desired d
-     ANTI JOIN confirmed c ON c.audience = d.audience AND c.customer_id = d.customer_id AND c.fingerprint = d.fingerprint
-     UNION ALL
-     SELECT c.audience, 'remove' AS action, c.customer_id, c.fingerprint, c.payload FROM confirmed c
-     ANTI JOIN desired d ON d.audience = c.audience AND d.customer_id = c.customer_id AND d.fingerprint = c.fingerprint`,
-    params,
-  );
-  const rows = await wh.all<{
-    audience: string;
-    adds: bigint;
-    removes: bigint;
-    size: bigint;
-    previous: bigint;
-  }>(
-    `WITH desired AS (SELECT audience, count(*) AS n FROM (${input.desiredSql}) WHERE true ${only} GROUP BY audience),
-     confirmed AS (SELECT audience, count(*) AS n FROM destination_members WHERE destination = $1 ${only} GROUP BY audience),
-     changes AS (
-       SELECT audience, count(*) FILTER (WHERE action = 'add') AS adds, count(*) FILTER (WHERE action = 'remove') AS removes
-       FROM ${sqlIdent(table)} GROUP BY audience
-     ),
-     names AS (SELECT audience FROM desired UNION SELECT audience FROM confirmed)
-     SELECT names.audience, COALESCE(changes.adds, 0) AS adds, COALESCE(changes.removes, 0) AS removes,
-            COALESCE(desired.n, 0) AS size, COALESCE(confirmed.n, 0) AS previous
-     FROM names LEFT JOIN desired USING (audience) LEFT JOIN confirmed USING (audience) LEFT JOIN changes USING (audience)
-     ORDER BY names.audience`,
+     SELECT CASE WHEN c._confirmed THEN c.audience ELSE d.audience END AS audience,
+            CASE WHEN c._confirmed THEN 'remove' ELSE 'add' END AS action,
+            CASE WHEN c._confirmed THEN c.customer_id ELSE d.customer_id END AS customer_id,
+            CASE WHEN c._confirmed THEN c.fingerprint ELSE d.fingerprint END AS fingerprint,
+            CASE WHEN c._confirmed THEN c.payload ELSE d.payload END AS payload
+     FROM desired d FULL JOIN confirmed c
+       ON c.audience = d.audience AND c.customer_id = d.customer_id AND c.fingerprint = d.fingerprint
+     WHERE d._desired IS NULL OR c._confirmed IS NULL`,
     params,
   );
   return {
     destination: input.destination,
     table,
-    audiences: rows.map((r) => ({
-      audience: r.audience,
-      adds: Number(r.adds),
-      removes: Number(r.removes),
-      size: Number(r.size),
-      previousSize: Number(r.previous),
-    })),
+    audiences: await audienceSummaries(wh, table, params, only),
   };
+}
+
+/**
+ * Each audience's adds, removes and sizes. The plan is a diff of two sets, so the desired size is the confirmed
+ * one plus adds minus removes: the desired rows (a join of every member with its customer) are not counted again.
+ */
+async function audienceSummaries(
+  wh: Warehouse,
+  table: string,
+  params: unknown[],
+  only: string,
+): Promise<AudiencePlanSummary[]> {
+  const rows = await wh.all<{ audience: string; adds: bigint; removes: bigint; previous: bigint }>(
+    `WITH confirmed AS (
+       SELECT audience, count(*) AS n FROM destination_members WHERE destination = $1 ${only} GROUP BY audience
+     ),
+     changes AS (
+       SELECT audience, count(*) FILTER (WHERE action = 'add') AS adds, count(*) FILTER (WHERE action = 'remove') AS removes
+       FROM ${sqlIdent(table)} GROUP BY audience
+     )
+     SELECT audience, COALESCE(changes.adds, 0) AS adds, COALESCE(changes.removes, 0) AS removes,
+            COALESCE(confirmed.n, 0) AS previous
+     FROM confirmed FULL JOIN changes USING (audience)
+     ORDER BY audience`,
+    params,
+  );
+  return rows.map((r) => ({
+    audience: r.audience,
+    adds: Number(r.adds),
+    removes: Number(r.removes),
+    size: Number(r.previous + r.adds - r.removes),
+    previousSize: Number(r.previous),
+  }));
 }
 
 /**

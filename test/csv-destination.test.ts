@@ -285,6 +285,22 @@ describe('CSV destination: spreadsheet-safe cells', () => {
   });
 });
 
+describe('CSV destination: file order', () => {
+  it('sorts every file by customer_id, whatever order the members are stored in', async () => {
+    const dir = join(root, 'order');
+    const wh = await store('a.duckdb', { b: ['c9', 'c3', 'c12', 'c1'], a: ['c8', 'c2', 'c10'] }, 12);
+    await sync(createCsvDestination({ dir }), wh);
+    const ids = (f: string) =>
+      readFileSync(join(dir, f), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]);
+    expect(ids('a.csv')).toEqual(['"c10"', '"c2"', '"c8"']);
+    expect(ids('b.csv')).toEqual(['"c1"', '"c12"', '"c3"', '"c9"']);
+  });
+});
+
 describe('CSV destination: temp files of an interrupted run', () => {
   it('removes the temp files a killed run left in its folder, and nothing else', async () => {
     const dir = join(root, 'temp');

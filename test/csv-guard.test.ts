@@ -85,4 +85,18 @@ describe('CSV destination: shrink guard', () => {
     );
     expect(row?.removes).toBe(1n);
   });
+
+  it('does not hold a file whose drop is mostly people who withdrew consent', async () => {
+    await members(range(1, 10));
+    await sync();
+    // 10 -> 4 members, but 6 of the 10 left for privacy: measured on the 4 others, nothing shrank.
+    await wh.run(
+      `UPDATE customers SET ads_consent = false WHERE customer_id IN (${ids(range(5, 10))
+        .map((i) => `'${i}'`)
+        .join(', ')})`,
+    );
+    const report = (await sync()).audiences[0]!;
+    expect(report).toMatchObject({ status: 'synced', size: 4, removes: 6 });
+    expect(fileIds()).toEqual(ids(range(1, 4)));
+  });
 });

@@ -96,4 +96,13 @@ describe('CSV sync of an incremental night', () => {
     expect(fp(after, 'c2')).not.toBe(fp(first, 'c2'));
     expect(statuses(await night({ a: { c1: one, c2: '{"n":5}', c4: one } }))).toEqual({ a: 'unchanged' });
   });
+
+  it('rewrites a file when a contact field goes from missing to empty (two different cells)', async () => {
+    await night({ a: { c1: one, c2: one } });
+    expect(look('a').bytes).toContain('"c1","c1@example.com",,');
+    await wh.run(`UPDATE customers SET phone = '' WHERE customer_id = 'c1'`);
+    expect(statuses(await night({ a: { c1: one, c2: one } }))).toEqual({ a: 'synced' });
+    expect(look('a').bytes).toContain('"c1","c1@example.com","",');
+    expect(statuses(await night({ a: { c1: one, c2: one } }))).toEqual({ a: 'unchanged' });
+  });
 });
