@@ -288,7 +288,12 @@ describe('CSV destination: spreadsheet-safe cells', () => {
 describe('CSV destination: file order', () => {
   it('sorts every file by customer_id, whatever order the members are stored in', async () => {
     const dir = join(root, 'order');
-    const wh = await store('a.duckdb', { b: ['c9', 'c3', 'c12', 'c1'], a: ['c8', 'c2', 'c10'] }, 12);
+    const wh = await store(
+      'a.duckdb',
+      { b: ['c9', 'c3', 'c12', 'c1'], a: ['c8', 'c2', 'c10'], f: ['1', '=1'] },
+      12,
+    );
+    await wh.run(`INSERT INTO customers (customer_id, ads_consent) VALUES ('1', true), ('=1', true)`);
     await sync(createCsvDestination({ dir }), wh);
     const ids = (f: string) =>
       readFileSync(join(dir, f), 'utf8')
@@ -298,6 +303,19 @@ describe('CSV destination: file order', () => {
         .map((l) => l.split(',')[0]);
     expect(ids('a.csv')).toEqual(['"c10"', '"c2"', '"c8"']);
     expect(ids('b.csv')).toEqual(['"c1"', '"c12"', '"c3"', '"c9"']);
+    expect(ids('f.csv')).toEqual([`"'=1"`, '"1"']); // by the cell as written: the quote mark sorts first
+  });
+
+  it('refuses to write files it cannot keep sorted (DuckDB told not to keep row order)', async () => {
+    const dir = join(root, 'unordered');
+    const wh = await store('a.duckdb', { a: ['c1', 'c2'] });
+    await wh.run('SET preserve_insertion_order = false');
+    const report = await sync(createCsvDestination({ dir }), wh);
+    expect(report.audiences[0]).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/preserve_insertion_order is off/),
+    });
+    expect(existsSync(join(dir, 'a.csv'))).toBe(false);
   });
 });
 
