@@ -82,8 +82,9 @@ async function nextDay(k: number): Promise<void> {
        AND product_id = (SELECT min(product_id) FROM order_items i2 WHERE i2.order_id = order_items.order_id)`,
   );
   await wh.run(
-    `INSERT OR IGNORE INTO order_items (order_id, product_id, quantity)
-     SELECT order_id, 'p' || (hash(order_id, ${k}) % 12), 1 FROM (${changed})`,
+    `INSERT INTO order_items (order_id, product_id, quantity)
+     SELECT order_id, product_id, 1 FROM (SELECT order_id, 'p' || (hash(order_id, ${k}) % 12) AS product_id FROM (${changed})) c
+     WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = c.order_id AND i.product_id = c.product_id)`,
   );
   await wh.run(`UPDATE orders SET status = 'cancelled' WHERE hash(order_id, ${k}, 'cxl') % 40 = 0`);
   await wh.run(
