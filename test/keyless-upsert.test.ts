@@ -162,6 +162,23 @@ describe('keyed tables without an index keep one row per key', () => {
     ]);
   });
 
+  it('a restored copy read in the same batch as a later withdrawal keeps its first time, and does not outrank it', async () => {
+    const granted = 'customer_id,email,ads_consent\nc1,a@example.com,true\n';
+    // Undated files (their modification times date them): the original, the withdrawal, then a copy of the original.
+    write('customers/a.csv', granted, new Date('2026-11-01'));
+    write(
+      'customers/b.csv',
+      'customer_id,email,ads_consent\nc1,a@example.com,false\n',
+      new Date('2026-11-02'),
+    );
+    write('customers/c.csv', granted, new Date('2026-11-03'));
+    await load();
+    expect(await repeatedKeys()).toEqual([]);
+    expect(await wh.json('SELECT ads_consent, exported_at FROM customers')).toEqual([
+      { ads_consent: false, exported_at: '2026-11-02 00:00:00' },
+    ]);
+  });
+
   it('the tables carry no primary-key index, and their key columns stay NOT NULL', async () => {
     expect(
       await wh.scalar(
