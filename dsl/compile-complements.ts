@@ -21,10 +21,10 @@ export function compileComplements(s: Scope, c: ComplementsCondition, want: bool
     sql`SELECT o.order_id, o.customer_id, o.ordered_at, i.product_id\nFROM completed_orders o JOIN order_items i ON i.order_id = o.order_id\nWHERE o.ordered_at <= ${s.t}`,
   );
   if (c.mined) sources.push(sql`SELECT a, b, declared, lift FROM ${id(minedPairs(s, lines, c.mined))}`);
-  const pairsAll = s.cte(
-    'complement_pairs',
-    sql`SELECT a, b, bool_or(declared) AS declared, max(lift) AS lift\nFROM (\n${sql.join(sources, sql`\nUNION ALL\n`)}\n)\nGROUP BY a, b`,
-  );
+  // Not grouped by pair here: the recommendations' GROUP BY takes bool_or(declared) and max(lift) over the same
+  // rows anyway, and a grouped CTE's small estimate made DuckDB build the "ever bought" anti join's hash table on
+  // the candidates (20M rows on wholesale baskets, uci-online-retail: 6.2 s -> 3.3 s; scale 1 unchanged, 2.3 s).
+  const pairsAll = s.cte('complement_pairs', sql.join(sources, sql`\nUNION ALL\n`));
   const bw = s.purchaseWhere(c.of);
   // "Ever bought" probes the purchased lines as they are: an anti join needs no DISTINCT, and a customer rarely
   // buys a product twice (scale 1: 4.47M lines, 4.47M pairs), so de-duplicating first was a 1.2 s aggregate for
