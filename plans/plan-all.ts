@@ -98,8 +98,11 @@ async function audienceSummaries(
 }
 
 /**
- * Records that the destination now holds the planned rows of these audiences: every planned key's stored row is
- * deleted (a leaver, or a member whose fingerprint changed), then the adds are inserted, so a key holds one row.
+ * Records that the destination now holds the planned rows of these audiences: the removes' stored rows are deleted
+ * (a leaver, or a member whose fingerprint changed), then the adds are inserted, so a key holds one row. A key's
+ * stored row always is a remove of the plan (its fingerprint either matches the desired one, and the key is not
+ * planned, or not, and the stored row is planned out), so an add never needs a delete of its own: a first sync
+ * deletes nothing instead of probing every add.
  */
 export async function confirmAudiences(
   wh: Warehouse,
@@ -110,7 +113,7 @@ export async function confirmAudiences(
   const t = sqlIdent(plan.table);
   const only = `audience IN (SELECT unnest(${sqlList(audiences)}))`;
   await wh.run(
-    `DELETE FROM destination_members m USING (SELECT DISTINCT audience, customer_id FROM ${t} WHERE ${only}) p
+    `DELETE FROM destination_members m USING (SELECT audience, customer_id FROM ${t} WHERE action = 'remove' AND ${only}) p
      WHERE m.destination = $1 AND m.audience = p.audience AND m.customer_id = p.customer_id`,
     [plan.destination],
   );
