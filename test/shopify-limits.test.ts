@@ -1,26 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { retryWait } from '../connectors/sources/shopify/client.ts';
 import { ShopifyConfigError, shopifyConfig } from '../connectors/sources/shopify/config.ts';
 import { iso, makeCustomer } from './fakes/shopify-store.ts';
-import { AS_OF, SHOP, type ShopifySetup, shopifySetup, TOKEN } from './shopify-setup.ts';
+import { AS_OF, SHOP, shopifyPerTest, TOKEN } from './shopify-setup.ts';
 
 /**
  * The Shopify source under its limits: throttling, 429 and 5xx, a failed bulk operation, a refused token; retry
  * waits; settings.
  */
 
-let s: ShopifySetup | undefined;
-afterEach(async () => {
-  await s?.close();
-  s = undefined;
-});
-
-const rows = (sql: string) => s!.wh.json<Record<string, unknown>>(sql);
-const count = (sql: string) => s!.wh.scalar(sql);
+const { openShop, rows, count } = shopifyPerTest();
 
 describe('Shopify source: limits and failures', () => {
   it('survives THROTTLED answers, 429 and 5xx, waiting what the cost bucket says', async () => {
-    s = await shopifySetup({ maximumAvailable: 12, restoreRate: 40, mutationCost: 10, pollCost: 2 });
+    const s = await openShop({ maximumAvailable: 12, restoreRate: 40, mutationCost: 10, pollCost: 2 });
     s.fake.failNextRequests.push(429, 502, 503);
     const started = Date.now();
     const results = await s.pull();
@@ -34,7 +27,7 @@ describe('Shopify source: limits and failures', () => {
   }, 60_000);
 
   it('reports a failed bulk operation with its error code, loads nothing of it, and the next run resumes', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     await s.pull();
     s.fake.failNextOperations.push('ACCESS_DENIED');
     const cursorBefore = await rows(
@@ -53,7 +46,7 @@ describe('Shopify source: limits and failures', () => {
   });
 
   it('never shows the token: a refused token is a clear error without it', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     s.env.SHOPIFY_ACCESS_TOKEN = 'shpat_wrong_token_abcdef123456';
     const err = await s.pull().catch((e: Error) => e);
     expect((err as Error).message).toMatch(/access token was refused \(401\).*SHOPIFY_ACCESS_TOKEN/);

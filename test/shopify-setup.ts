@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import type { SourceLoadContext, SourceLoadResult } from '../connectors/sources/contract.ts';
 import type { ShopifySettings } from '../connectors/sources/shopify/config.ts';
 import { shopifySource } from '../connectors/sources/shopify/source.ts';
@@ -71,5 +72,29 @@ export async function shopifySetup(
       await fake.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One shop a test, closed after it: call at the top of a test file, then `const s = await openShop()` in a test.
+ * rows() and count() query the warehouse of the shop the running test opened.
+ */
+export function shopifyPerTest() {
+  let current: ShopifySetup | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  const wh = () => {
+    if (!current) throw new Error('this test opened no shop: call openShop() first');
+    return current.wh;
+  };
+  return {
+    openShop: async (options: Partial<FakeShopifyOptions> = {}, customers = 30) => {
+      current = await shopifySetup(options, customers);
+      return current;
+    },
+    rows: (sql: string) => wh().json<Record<string, unknown>>(sql),
+    count: (sql: string) => wh().scalar(sql),
   };
 }

@@ -1,20 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { forgetCustomer } from '../pipelines/ops/forget.ts';
 import { expectedStatus, iso, makeCustomer, makeOrder } from './fakes/shopify-store.ts';
-import { AS_OF, SHOP, type ShopifySetup, shopifySetup } from './shopify-setup.ts';
+import { AS_OF, SHOP, shopifyPerTest } from './shopify-setup.ts';
 
-let s: ShopifySetup | undefined;
-afterEach(async () => {
-  await s?.close();
-  s = undefined;
-});
-
-const rows = (sql: string) => s!.wh.json<Record<string, unknown>>(sql);
-const count = (sql: string) => s!.wh.scalar(sql);
+const { openShop, rows, count } = shopifyPerTest();
 
 describe('Shopify source: first pull', () => {
   it('loads every object through bulk operations, children joined to parents out of order', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     const results = await s.pull();
     // One step per object, each reporting its tables.
     expect(results.map((r) => r.loads.map((l) => l.table))).toEqual([
@@ -100,7 +93,7 @@ describe('Shopify source: first pull', () => {
   });
 
   it('maps consent: only SUBSCRIBED (of the default email, else emailMarketingConsent) is consent', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     await s.pull();
     const got = await rows(
       "SELECT customer_id, ads_consent FROM customers WHERE NOT starts_with(customer_id, 'guest:') ORDER BY customer_id::INT",
@@ -127,7 +120,7 @@ describe('Shopify source: first pull', () => {
   });
 
   it('keys guest orders by normalised email; a guest whose email is registered is that customer', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     await s.pull();
     // Buyers 31..36 are guests; 31 ordered as ' C2@Example.com ', the email of registered customer 1002.
     const guests = await rows(
@@ -149,7 +142,7 @@ describe('Shopify source: first pull', () => {
   });
 
   it('maps order status: cancelled, refunded, voided and unpaid orders are not purchases', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     await s.pull();
     const statuses = await rows('SELECT order_id, status FROM orders ORDER BY order_id');
     for (const o of s.store.orders) {
@@ -176,7 +169,7 @@ describe('Shopify source: first pull', () => {
   });
 
   it('turns abandoned checkouts into add_to_cart and begin_checkout events of their customer', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     await s.pull();
     const open = s.store.abandonedCheckouts.filter((c) => !c.completedAt && c.customer);
     expect(await count("SELECT count(*) FROM events WHERE source = 'shopify'")).toBe(open.length * 2 * 2);
@@ -207,7 +200,7 @@ describe('Shopify source: first pull', () => {
 
 describe('Shopify source: incremental pulls', () => {
   it('asks for what changed since the cursor less the overlap, and applies changes and deletions', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     await s.pull();
     const cursor = await s.wh.one<{ value: string }>(
       `SELECT value FROM source_cursors WHERE cursor_key = '${SHOP}/customers'`,
@@ -279,10 +272,10 @@ describe('Shopify source: incremental pulls', () => {
   });
 
   it('an erased customer leaves no raw id anywhere and is not brought back by later pulls', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     await s.pull();
     const traces = async () => {
-      const columns = await s!.wh.all<{ t: string; c: string }>(
+      const columns = await s.wh.all<{ t: string; c: string }>(
         `SELECT table_name AS t, column_name AS c FROM information_schema.columns JOIN information_schema.tables
          USING (table_schema, table_name) WHERE table_type = 'BASE TABLE' AND data_type = 'VARCHAR'`,
       );
@@ -313,7 +306,7 @@ describe('Shopify source: incremental pulls', () => {
   });
 
   it('does not trust an id scan that would remove most of what was loaded', async () => {
-    s = await shopifySetup();
+    const s = await openShop();
     await s.pull();
     const kept = s.store.orders.splice(0, s.store.orders.length - 5);
     const results = await s.pull({}, new Date(AS_OF.getTime() + 86_400_000));
