@@ -66,6 +66,31 @@ describe('basket counts counted directly (first run, --full-refresh)', () => {
     expect(await counts()).toEqual(atT);
   });
 
+  it('a line held twice (order_items has no key index) counts once, on the first run and on the next', async () => {
+    const twice = (order: string, product: string) =>
+      store.wh.run(`INSERT INTO order_items (order_id, product_id, quantity) VALUES ($1, $2, 1)`, [
+        order,
+        product,
+      ]);
+    await twice('o1', 'A');
+    expect(await refreshBaskets(store.wh, T)).toMatchObject({ recounted: true, linesAdded: 6 });
+    expect(await counts()).toEqual(atT);
+    await twice('o1', 'B'); // an already counted order: nothing moves
+    await store.order('c8', { at: daysBefore(1), items: ['A', 'C'], id: 'new' });
+    await twice('new', 'A');
+    expect(await refreshBaskets(store.wh, T)).toEqual({
+      recounted: false,
+      linesAdded: 2,
+      linesRemoved: 0,
+      orders: 1,
+    });
+    expect(await counts()).toEqual({
+      lines: 8,
+      pairs: ['A+B=2', 'A+C=2', 'B+C=1'],
+      products: ['A=3', 'B=2', 'C=3'],
+    });
+  });
+
   it("puts the database's compression setting back after writing the counts", async () => {
     await store.wh.run(`SET disabled_compression_methods = 'fsst'`);
     await refreshBaskets(store.wh, T);
