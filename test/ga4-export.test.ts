@@ -187,7 +187,7 @@ describe('GA4 BigQuery export files', () => {
     expect(await wh.scalar(`SELECT count(*) FROM events`)).toBe(total);
     await loadGa4Export(wh, { paths: dir }, { runId: 'r4', asOf: AS_OF });
     expect(await wh.scalar(`SELECT count(*) FROM events`)).toBe(total);
-    expect(await wh.scalar(`SELECT count(DISTINCT event_key) FROM events`)).toBe(total);
+    expect(await wh.scalar(`SELECT count(DISTINCT COALESCE(event_id, event_key)) FROM events`)).toBe(total);
     expect(
       await wh.all(
         `SELECT strftime(table_date, '%Y-%m-%d') AS d, kind FROM ga4_export_tables ORDER BY d DESC LIMIT 1`,

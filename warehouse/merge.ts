@@ -57,6 +57,11 @@ export async function merge(
   }
 }
 
+/** SQL for a row's key, e.g. in a GROUP BY. */
+export function keySql(spec: TableSpec): string {
+  return spec.keyExpression ?? spec.key.map(sqlIdent).join(', ');
+}
+
 function columns(spec: TableSpec): string {
   return spec.columns.map((c) => sqlIdent(c.name)).join(', ');
 }
@@ -219,8 +224,8 @@ function versionedSql(good: string, repeats: boolean): string {
 }
 
 /**
- * Events: insert those whose event_key is new. `batch` is a FROM item (the staged table); `seen` names a scratch
- * table. `repeats`: a key may repeat among the batch's good rows.
+ * Events: insert those whose key (`keySql`: the event_id, else the hash in event_key) is new. `batch` is a FROM item
+ * (the staged table); `seen` names a scratch table. `repeats`: a key may repeat among the batch's good rows.
  */
 async function mergeEvents(
   wh: Warehouse,
@@ -229,17 +234,19 @@ async function mergeEvents(
   seen: string,
   repeats: boolean,
 ): Promise<number> {
+  const key = keySql(spec);
   const good = `FROM ${batch} WHERE _reason IS NULL`;
-  const insert = `INSERT INTO events (${columns(spec)}, event_key) SELECT ${repeats ? 'DISTINCT ON (event_key) ' : ''}${columns(spec)}, event_key`;
+  const insert = `INSERT INTO events (${columns(spec)}, event_key) SELECT ${repeats ? `DISTINCT ON (${key}) ` : ''}${columns(spec)}, event_key`;
   // Nothing stored yet (a first load): nothing to probe, and a probe would read the batch once more.
   if (!(await hasRows(wh, 'events'))) return wh.run(`${insert} ${good}`);
-  // Probe the big table with the batch's keys (the small side builds the hash table), then insert the rest.
+  // Probe the big table with the batch's keys (the small side builds the hash table), then insert the rest. A key
+  // in `seen` is never NULL (NULL IN (...) is not true), so NOT IN below cannot turn unknown.
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE ${sqlIdent(seen)} AS
-     SELECT DISTINCT event_key FROM events WHERE event_key IN (SELECT event_key ${good})`,
+     SELECT DISTINCT k FROM (SELECT ${key} AS k FROM events) WHERE k IN (SELECT ${key} ${good})`,
   );
   try {
-    return await wh.run(`${insert} ${good} AND event_key NOT IN (SELECT event_key FROM ${sqlIdent(seen)})`);
+    return await wh.run(`${insert} ${good} AND ${key} NOT IN (SELECT k FROM ${sqlIdent(seen)})`);
   } finally {
     await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(seen)}`);
   }

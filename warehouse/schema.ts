@@ -37,7 +37,7 @@ export interface Database {
     currency: string | null;
   };
   order_items: { order_id: string; product_id: string; quantity: number; unit_price: number | null };
-  events: EventRow & { event_key: string };
+  events: EventRow & { event_key: string | null };
   events_resolved: EventRow;
   product_complements: { product_id: string; complement_id: string };
   completed_orders: Database['orders'];

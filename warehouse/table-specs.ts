@@ -52,7 +52,7 @@ export const BOOLEAN_SPELLINGS = {
 export type MergeMode =
   /** Insert or replace by primary key; the newest row for a key wins (see merge.ts). */
   | 'upsert'
-  /** Insert events whose event_key is new. */
+  /** Insert events whose key (event_id, else event_key) is new. */
   | 'events'
   /** Insert rows not already present. */
   | 'distinct';
@@ -61,6 +61,8 @@ export interface TableSpec {
   name: RawTable;
   columns: ColumnSpec[];
   key: string[];
+  /** SQL naming a row's key when it is not simply the key columns. */
+  keyExpression?: string;
   merge: MergeMode;
   /**
    * Keep each record's version (its updated_at, else its file's export time) and a fingerprint of every version
@@ -141,7 +143,9 @@ export const TABLE_SPECS: Record<RawTable, TableSpec> = {
   },
   events: {
     name: 'events',
-    key: ['event_key'],
+    // An event is its event_id; one without has event_key, a hash of its fields (set only then: migration 0043).
+    key: ['event_id', 'event_key'],
+    keyExpression: 'COALESCE(event_id, event_key)',
     merge: 'events',
     columns: [
       { name: 'event_id', type: 'text' },
