@@ -88,4 +88,16 @@ describe('membership stored as a diff', () => {
     await storeMembership(wh, 'r2', T(2), { heldSegments: ['b'] });
     expect((await rows()).map((r) => `${r.audience}/${r.customer_id}`)).toEqual(['a/c2', 'b/c1', 'b/c2']);
   });
+
+  it('fills an empty audience_members with the evaluation only, though history still has open rows', async () => {
+    await evaluated({ a: { c1: 1, c2: 1 } });
+    await storeMembership(wh, 'r1', T(1));
+    await evaluated({});
+    await storeMembership(wh, 'r2', T(2), { dryRun: true }); // shows nobody; the history of r1 stays open
+    expect(await rows()).toEqual([]);
+    await evaluated({ a: { c2: 1, c3: 1 } });
+    const changes = await storeMembership(wh, 'r3', T(3));
+    expect(changes).toEqual([{ audience: 'a', segment: 'a', members: 2, entered: 1, exited: 1 }]);
+    expect((await rows()).map((r) => `${r.audience}/${r.customer_id}`)).toEqual(['a/c2', 'a/c3']);
+  });
 });
