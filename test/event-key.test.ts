@@ -59,6 +59,28 @@ describe('the stored event key', () => {
   });
 });
 
+describe('the stored events compression', () => {
+  it('event_id and session_id are FSST without a dictionary trial, even where one would win; event names keep it', async () => {
+    const { wh } = scratch;
+    // Three distinct values over 5,000 rows: DuckDB's own choice would be a dictionary for every column.
+    await wh.run(
+      `INSERT INTO events (event_id, session_id, event_name, occurred_at)
+       SELECT 'e' || (i % 3), 's' || (i % 3), 'view_item', TIMESTAMP '2026-11-01' FROM range(5000) t(i)`,
+    );
+    await wh.run('CHECKPOINT');
+    expect(
+      await wh.json(
+        `SELECT DISTINCT column_name, compression FROM pragma_storage_info('events')
+         WHERE column_name IN ('event_id', 'session_id', 'event_name') AND segment_type = 'VARCHAR' ORDER BY 1`,
+      ),
+    ).toEqual([
+      { column_name: 'event_id', compression: 'FSST' },
+      { column_name: 'event_name', compression: 'Dictionary' },
+      { column_name: 'session_id', compression: 'FSST' },
+    ]);
+  });
+});
+
 describe('migration 0043 on events an older retarget stored', () => {
   it('keeps them, and a load of the same events (with and without an event_id) adds none of them again', async () => {
     const older = join(scratch.root, 'migrations');
