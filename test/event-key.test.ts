@@ -1,11 +1,8 @@
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
-import { MIGRATIONS_DIR, migrate } from '../warehouse/migrations.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { closeExportDir, type ExportDir, openExportDir, writeExport } from './export-dir.ts';
+import { openOlderDatabase } from './older-database.ts';
 
 /**
  * events.event_key holds a key only for an event without an event_id (migration 0043, issue 13): an event is its
@@ -83,16 +80,7 @@ describe('the stored events compression', () => {
 
 describe('migration 0043 on events an older retarget stored', () => {
   it('keeps them, and a load of the same events (with and without an event_id) adds none of them again', async () => {
-    const older = join(scratch.root, 'migrations');
-    mkdirSync(older);
-    for (const f of readdirSync(MIGRATIONS_DIR).filter(
-      (f) => /^\d{4}_/.test(f) && Number(f.slice(0, 4)) < 43,
-    ))
-      copyFileSync(join(MIGRATIONS_DIR, f), join(older, f));
-    const path = join(scratch.root, 'old.duckdb');
-    const instance = await DuckDBInstance.create(path);
-    const connection = await instance.connect();
-    await migrate(connection, older);
+    const { path, instance, connection } = await openOlderDatabase(scratch.root, 43);
     // The old shape: the event_id repeated as event_key, a keyless event keyed by its hash.
     await connection.run(
       `INSERT INTO events (event_id, customer_id, event_name, product_id, occurred_at, event_count, source, event_key)

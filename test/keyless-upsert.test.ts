@@ -1,11 +1,8 @@
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
-import { MIGRATIONS_DIR, migrate } from '../warehouse/migrations.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { closeExportDir, type ExportDir, openExportDir, writeExport } from './export-dir.ts';
+import { openOlderDatabase } from './older-database.ts';
 
 /**
  * The keyed raw tables have no primary-key index (migration 0041, issue 13): the merge alone keeps one row per
@@ -194,16 +191,7 @@ describe('keyed tables without an index keep one row per key', () => {
 
 describe('migration 0041 on a database an older retarget wrote', () => {
   it('keeps every row, the defaults, and the views that read the tables', async () => {
-    const older = join(scratch.root, 'migrations');
-    mkdirSync(older);
-    for (const f of readdirSync(MIGRATIONS_DIR).filter(
-      (f) => /^\d{4}_/.test(f) && Number(f.slice(0, 4)) < 41,
-    ))
-      copyFileSync(join(MIGRATIONS_DIR, f), join(older, f));
-    const path = join(scratch.root, 'old.duckdb');
-    const instance = await DuckDBInstance.create(path);
-    const connection = await instance.connect();
-    await migrate(connection, older);
+    const { path, instance, connection } = await openOlderDatabase(scratch.root, 41);
     await connection.run(
       `INSERT INTO customers (customer_id, email, ads_consent, updated_at, exported_at)
          VALUES ('c1', 'a@example.com', true, TIMESTAMP '2026-10-01', TIMESTAMP '2026-10-02');

@@ -1,10 +1,9 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, migrate } from '../warehouse/migrations.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { openOlderDatabase } from './older-database.ts';
 
 /** A database written by an older retarget: read-only commands say how to upgrade it instead of misreading it. */
 
@@ -32,16 +31,7 @@ describe('opening a database an older retarget wrote', () => {
 
   it('0039 keeps every member and confirmed row while dropping the key indexes', async () => {
     dir = mkdtempSync(join(tmpdir(), 'retarget-upgrade-'));
-    const older = join(dir, 'migrations');
-    mkdirSync(older);
-    for (const f of readdirSync(MIGRATIONS_DIR).filter(
-      (f) => /^\d{4}_/.test(f) && Number(f.slice(0, 4)) < 39,
-    ))
-      copyFileSync(join(MIGRATIONS_DIR, f), join(older, f));
-    const path = join(dir, 'old.duckdb');
-    const instance = await DuckDBInstance.create(path);
-    const connection = await instance.connect();
-    await migrate(connection, older);
+    const { path, instance, connection } = await openOlderDatabase(dir, 39);
     await connection.run(
       `INSERT INTO customers (customer_id, email, ads_consent) VALUES ('c1', 'a@example.com', true), ('c2', 'b@example.com', true);
        INSERT INTO audience_members VALUES ('a', 'a', 'c1', TIMESTAMP '2026-01-01', '{"n":1}', 'exposed'),
