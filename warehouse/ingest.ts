@@ -189,19 +189,13 @@ async function orderedBy(wh: Warehouse, stage: (ordered: boolean) => Promise<voi
 }
 
 /** Column names and DuckDB types of a relation, without reading it. */
-export async function describeColumns(
+async function describeColumns(
   wh: Warehouse,
   relationSql: string,
   params: readonly unknown[] = [],
 ): Promise<Map<string, string>> {
   const rows = await wh.all<{ column_name: string; column_type: string }>(`DESCRIBE ${relationSql}`, params);
   return new Map(rows.map((r) => [r.column_name.toLowerCase(), r.column_type.toUpperCase()]));
-}
-
-/** Columns a source must have but lacks. */
-export function missingColumns(table: RawTable, columns: Iterable<string>): string[] {
-  const have = new Set([...columns].map((c) => c.toLowerCase()));
-  return TABLE_SPECS[table].columns.filter((c) => c.mustExist && !have.has(c.name)).map((c) => c.name);
 }
 
 function pct(share: number): string {
