@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refreshBaskets } from '../audiences/baskets.ts';
+import { Warehouse } from '../warehouse/warehouse.ts';
 import { type TestStore, testStore } from './helpers/store.ts';
+import { openOlderDatabase } from './older-database.ts';
 
 // The basket counts' first run (empty tables) and --full-refresh count every basket directly instead of applying a
 // diff: checked here against counts written out by hand, then moved on by an ordinary incremental night.
@@ -90,13 +95,78 @@ describe('basket counts counted directly (first run, --full-refresh)', () => {
       products: ['A=3', 'B=2', 'C=3'],
     });
   });
+});
 
-  it("puts the database's compression setting back after writing the counts", async () => {
-    await store.wh.run(`SET disabled_compression_methods = 'fsst'`);
-    await refreshBaskets(store.wh, T);
-    const setting = await store.wh.one<{ v: string }>(
-      `SELECT lower(current_setting('disabled_compression_methods')) AS v`,
+describe('the stored basket compression (migration 0045)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'retarget-basket-fsst-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const compression = (wh: Warehouse, table: string) =>
+    wh.json(
+      `SELECT DISTINCT column_name, compression FROM pragma_storage_info('${table}')
+       WHERE segment_type = 'VARCHAR' ORDER BY 1`,
     );
-    expect(setting?.v).toBe('fsst');
+
+  it('a real recount writes basket ids FSST without a dictionary trial, even where a dictionary would win', async () => {
+    // Compression is only applied to a database file. 60 orders x the same 100 products: DuckDB's own choice
+    // would be a dictionary for every id column (order_items shows it).
+    const wh = await Warehouse.open({ path: join(dir, 'db.duckdb') });
+    try {
+      await wh.run(
+        `INSERT INTO orders (order_id, customer_id, ordered_at, status)
+         SELECT 'order-' || i, 'c' || i, TIMESTAMP '2026-04-30', 'completed' FROM range(60) t(i);
+         INSERT INTO order_items (order_id, product_id, quantity)
+         SELECT 'order-' || o.i, 'product-' || p.i, 1 FROM range(60) o(i), range(100) p(i)`,
+      );
+      await refreshBaskets(wh, T);
+      await refreshBaskets(wh, T, true); // --full-refresh recounts into the same tables
+      await wh.run('CHECKPOINT');
+      expect(await wh.scalar('SELECT count(*) FROM basket_pairs WHERE n = 60')).toBe(4950);
+      expect(await compression(wh, 'basket_lines')).toEqual([
+        { column_name: 'order_id', compression: 'FSST' },
+        { column_name: 'product_id', compression: 'FSST' },
+      ]);
+      expect(await compression(wh, 'basket_pairs')).toEqual([
+        { column_name: 'a', compression: 'FSST' },
+        { column_name: 'b', compression: 'FSST' },
+      ]);
+      expect(await compression(wh, 'order_items')).toContainEqual({
+        column_name: 'order_id',
+        compression: 'Dictionary',
+      });
+    } finally {
+      wh.close();
+    }
+  });
+
+  it('empties the basket tables of an older database: the next refresh counts every basket again', async () => {
+    const { path, instance, connection } = await openOlderDatabase(dir, 45);
+    await connection.run(
+      `INSERT INTO orders (order_id, customer_id, ordered_at, status) VALUES ('o1', 'c1', TIMESTAMP '2026-04-30', 'completed');
+       INSERT INTO order_items (order_id, product_id, quantity) VALUES ('o1', 'A', 1), ('o1', 'B', 1);
+       INSERT INTO basket_lines VALUES ('o1', 'A'), ('stale', 'A');
+       INSERT INTO basket_pairs VALUES ('A', 'B', 7);
+       INSERT INTO basket_products VALUES ('A', 9)`,
+    );
+    connection.closeSync();
+    instance.closeSync();
+
+    const wh = await Warehouse.open({ path });
+    try {
+      expect(
+        await wh.json(
+          `SELECT (SELECT count(*) FROM basket_lines)::INT AS lines, (SELECT count(*) FROM basket_pairs)::INT AS pairs,
+                  (SELECT count(*) FROM basket_products)::INT AS products`,
+        ),
+      ).toEqual([{ lines: 0, pairs: 0, products: 0 }]);
+      expect(await refreshBaskets(wh, T)).toEqual({ recounted: true, linesAdded: 2, linesRemoved: 0 });
+      expect(await wh.json('SELECT a, b, n::INT AS n FROM basket_pairs')).toEqual([{ a: 'A', b: 'B', n: 1 }]);
+      await expect(wh.run(`INSERT INTO basket_pairs (a, b) VALUES ('A', 'C')`)).rejects.toThrow(/NOT NULL/i);
+    } finally {
+      wh.close();
+    }
   });
 });
