@@ -1,6 +1,6 @@
 import { dropForgottenStaged } from './erasure.ts';
 import { keySql, merge, type SourceTimes } from './merge.ts';
-import { stagingSql } from './staging-sql.ts';
+import { type StagingSource, stagingSql } from './staging-sql.ts';
 import { type RawTable, TABLE_SPECS, type TableSpec } from './table-specs.ts';
 import { sqlIdent, sqlString } from './values.ts';
 import type { Warehouse } from './warehouse.ts';
@@ -10,14 +10,8 @@ import type { Warehouse } from './warehouse.ts';
  * a rejection reason per row), drop the rows of forgotten people, quarantine bad rows in rejected_rows, then merge
  * the good ones idempotently (merge.ts: the newest version of a key wins).
  */
-export interface IngestOptions {
+export interface IngestOptions extends StagingSource {
   table: RawTable;
-  /**
-   * SQL yielding columns named like the table's (any subset, any castable types). May yield `_source` per row, and
-   * for a row the reader could not read (a malformed line) `_error`, the reason it is rejected, and `_line`, its
-   * text (kept in rejected_rows.raw beside whatever columns were recovered from it).
-   */
-  relationSql: string;
   /**
    * Rows the reader skipped while reading the relation (e.g. DuckDB's CSV reject tables), shaped like it, with
    * `_error` set: read right after the relation and rejected with it, so they count toward the rejected share.
@@ -27,16 +21,8 @@ export interface IngestOptions {
   /** The relation's columns and DuckDB types when the caller already knows them (saves a DESCRIBE). */
   columns?: Map<string, string>;
   runId: string;
-  /** Label for rejected_rows.source when the relation yields no `_source`. */
-  source: string;
   /** Export time per `_source` (e.g. per file), which orders versions of a key; default: the load time. */
   exportedAt?: SourceTimes;
-  /**
-   * Every `_source` the relation yields, when known (e.g. the files read): the staged batch then keeps `_source` as
-   * a one-byte ENUM of them instead of the text on every row (a file path costs ~80 bytes a row uncompressed: 1.5 GB
-   * for 20M events, spilled to disk under a 1 GB memory limit). A `_source` not listed fails the load.
-   */
-  sources?: readonly string[];
   /** Delete target rows matching this predicate first, in the same transaction (re-pulled windows). */
   replace?: { where: string; params?: readonly unknown[] };
   /** Abort (merge nothing) when rejected rows exceed this share of rows read. Default 0.05. */
