@@ -26,6 +26,7 @@ import {
   saveFileRecords,
 } from './file-records.ts';
 import { claimFolder, defaultAudienceDir, type FolderOwner, removeStaleTempFiles } from './folder.ts';
+import { TEXT_FILE_MAX_ROWS, writeTextFiles } from './text-files.ts';
 
 export { audienceFileName } from './file-names.ts';
 
@@ -100,6 +101,17 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
         }
         // Only the files to write are staged: on a quiet night most audiences are left alone.
         const fresh = plan.audiences.filter((a) => !held.has(a.audience) && actions.get(a.audience)?.write);
+        const stage = async (kind: 'current' | 'held') => {
+          staged[kind] ??=
+            kind === 'held'
+              ? await stageHeldExport(wh, name, [...held.keys()])
+              : await stageExport(
+                  wh,
+                  fresh.map((f) => f.audience),
+                );
+          return staged[kind];
+        };
+        const texts = ctx.dryRun ? new Map() : await writeSmallFiles(wh, () => stage('current'), fresh, dir);
         for (const a of plan.audiences) {
           const file = join(dir, audienceFileName(a.audience));
           const report: AudienceSyncReport = summary(a);
@@ -114,14 +126,13 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
             continue;
           }
           try {
-            if (hold) staged.held ??= await stageHeldExport(wh, name, [...held.keys()]);
-            else
-              staged.current ??= await stageExport(
-                wh,
-                fresh.map((f) => f.audience),
-              );
-            await writeAudienceFile(wh, (hold ? staged.held : staged.current)!, a.audience, dir, file);
-            written.push(await describeFile(a.audience, file));
+            let record = texts.get(a.audience);
+            if (record instanceof Error) throw record;
+            if (!record) {
+              await writeAudienceFile(wh, await stage(hold ? 'held' : 'current'), a.audience, dir, file);
+              record = await describeFile(a.audience, file);
+            }
+            written.push(record);
             report.status = hold ? 'held' : 'synced';
             if (hold) report.message = `${hold.message}; wrote its ${hold.privacyRemoves} privacy removal(s)`;
           } catch (err) {
@@ -138,6 +149,27 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
       }
     },
   };
+}
+
+/**
+ * Writes the small files among `fresh` (text-files.ts): one query for all of them instead of a COPY and a read-back
+ * each. A failure to stage their rows fails each of them, as it would have failed each COPY.
+ */
+async function writeSmallFiles(
+  wh: Warehouse,
+  stage: () => Promise<string>,
+  fresh: AudiencePlanSummary[],
+  dir: string,
+): Promise<Map<string, FileRecord | Error>> {
+  const small = fresh
+    .filter((a) => a.size <= TEXT_FILE_MAX_ROWS)
+    .map((a) => ({ audience: a.audience, file: join(dir, audienceFileName(a.audience)) }));
+  if (small.length === 0) return new Map();
+  try {
+    return await writeTextFiles(wh, await stage(), small, dir);
+  } catch (err) {
+    return new Map(small.map((f) => [f.audience, err as Error]));
+  }
 }
 
 function summary(a: AudiencePlanSummary): AudienceSyncReport {

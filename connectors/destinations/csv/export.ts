@@ -39,6 +39,9 @@ async function checkOrderKept(wh: Warehouse): Promise<void> {
     );
 }
 
+/** The columns of an audience file, in file order (the staged tables hold `audience` before them). */
+export const FILE_COLUMNS = ['customer_id', ...CONTACT_COLUMNS, 'attributes'] as const;
+
 /** The export rows of the consented members of `audiences` (the files to write), once. */
 export async function stageExport(wh: Warehouse, audiences: string[]): Promise<string> {
   await checkOrderKept(wh);
