@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { audienceFileName, createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
 import { dropExport, stageExport, writeAudienceFile } from '../connectors/destinations/csv/export.ts';
-import { TEXT_FILE_MAX_ROWS, writeTextFiles } from '../connectors/destinations/csv/text-files.ts';
+import {
+  TEXT_BATCH_ROWS,
+  TEXT_FILE_MAX_ROWS,
+  writeTextFiles,
+} from '../connectors/destinations/csv/text-files.ts';
 import type { DestinationReport } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 
@@ -55,6 +59,7 @@ describe('CSV text files', () => {
     const files = ['tricky', 'nobody'].map((audience) => ({
       audience,
       file: join(textDir, audienceFileName(audience)),
+      rows: audience === 'tricky' ? 3 : 0,
     }));
     const written = await writeTextFiles(wh, rows, files, textDir);
     await dropExport(wh);
@@ -77,6 +82,40 @@ describe('CSV text files', () => {
     expect(readFileSync(files[1]!.file, 'utf8')).toBe(
       '"customer_id","email","phone","first_name","last_name","city","state","zip","country","attributes"\n',
     );
+  });
+
+  it('writes every file of many small audiences, a bounded number of rows per query', async () => {
+    const perFile = TEXT_FILE_MAX_ROWS;
+    const count = Math.floor(TEXT_BATCH_ROWS / perFile) + 2; // three batches
+    await wh.run(
+      `INSERT INTO customers (customer_id, email, ads_consent)
+       SELECT 'c' || lpad(i::VARCHAR, 5, '0'), 'c' || i || '@x.example', true FROM range($1) t(i)`,
+      [perFile],
+    );
+    await wh.run(
+      `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes)
+       SELECT 'cat:' || a, 'cat', 'c' || lpad(i::VARCHAR, 5, '0'), TIMESTAMP '2026-03-01', '{}'
+       FROM range($1) s(a), range($2) t(i)`,
+      [count, perFile],
+    );
+    const audiences = Array.from({ length: count }, (_, a) => `cat:${a}`);
+    const dir = join(root, 'many');
+    const files = audiences.map((audience) => ({
+      audience,
+      file: join(dir, audienceFileName(audience)),
+      rows: perFile,
+    }));
+    const written = await writeTextFiles(wh, await stageExport(wh, audiences), files, dir);
+    expect(written.size).toBe(count);
+    for (const { audience, file } of files) {
+      expect(written.get(audience)).toMatchObject({ path: file, sha256: sha256(file) });
+      const lines = readFileSync(file, 'utf8').split('\n');
+      expect([lines.length, lines[1], lines[perFile]]).toEqual([
+        perFile + 2,
+        expect.stringMatching(/^"c00000",/),
+        expect.stringMatching(/^"c00999",/),
+      ]);
+    }
   });
 
   it('records both kinds of file so that a touched file is left alone and a changed one rewritten', async () => {

@@ -152,7 +152,7 @@ export function createCsvDestination(config: CsvDestinationConfig): Destination 
 }
 
 /**
- * Writes the small files among `fresh` (text-files.ts): one query for all of them instead of a COPY and a read-back
+ * Writes the small files among `fresh` (text-files.ts): a query per 100,000 rows instead of a COPY and a read-back
  * each. A failure to stage their rows fails each of them, as it would have failed each COPY.
  */
 async function writeSmallFiles(
@@ -163,7 +163,7 @@ async function writeSmallFiles(
 ): Promise<Map<string, FileRecord | Error>> {
   const small = fresh
     .filter((a) => a.size <= TEXT_FILE_MAX_ROWS)
-    .map((a) => ({ audience: a.audience, file: join(dir, audienceFileName(a.audience)) }));
+    .map((a) => ({ audience: a.audience, file: join(dir, audienceFileName(a.audience)), rows: a.size }));
   if (small.length === 0) return new Map();
   try {
     return await writeTextFiles(wh, await stage(), small, dir);

@@ -11,6 +11,9 @@ import type { FileRecord } from './file-records.ts';
  */
 export const TEXT_FILE_MAX_ROWS = 1000;
 
+/** Rows whose text one query brings into memory at most (about 20 MB): a store may have thousands of small files. */
+export const TEXT_BATCH_ROWS = 100_000;
+
 /**
  * A cell exactly as COPY (FORMAT csv, FORCE_QUOTE *) writes it: quoted, inner quotes doubled, NULL an empty cell.
  * The test in test/csv-text-files.test.ts compares both writers byte for byte.
@@ -24,15 +27,45 @@ const HEADER = `${FILE_COLUMNS.map((c) => `"${c}"`).join(',')}\n`;
 export interface TextFile {
   audience: string;
   file: string;
+  /** Its staged rows. */
+  rows: number;
 }
 
 /**
- * Writes small audience files in one query: DuckDB builds each file's text in file order (by the customer_id cell,
- * the staged order) and its SHA-256, so no file is read back to be hashed. Each file is written atomically (temp
- * file, then rename) and readable by the owner only, like a COPY's. Returns each audience's record, or why its file
- * could not be written (the others are still written).
+ * Writes small audience files with a query per TEXT_BATCH_ROWS rows: DuckDB builds each file's text in file order
+ * (by the customer_id cell, the staged order) and its SHA-256, so no file is read back to be hashed. Each file is
+ * written atomically (temp file, then rename) and readable by the owner only, like a COPY's. Returns each
+ * audience's record, or why its file could not be written (the others are still written).
  */
 export async function writeTextFiles(
+  wh: Warehouse,
+  rows: string,
+  files: TextFile[],
+  dir: string,
+): Promise<Map<string, FileRecord | Error>> {
+  const written = new Map<string, FileRecord | Error>();
+  for (const batch of batches(files)) {
+    for (const [audience, record] of await writeBatch(wh, rows, batch, dir)) written.set(audience, record);
+  }
+  return written;
+}
+
+/** Consecutive files of at most TEXT_BATCH_ROWS rows together (a bigger file alone). */
+function batches(files: TextFile[]): TextFile[][] {
+  const out: TextFile[][] = [];
+  let rows = Number.POSITIVE_INFINITY;
+  for (const f of files) {
+    if (rows + f.rows > TEXT_BATCH_ROWS) {
+      out.push([]);
+      rows = 0;
+    }
+    out.at(-1)!.push(f);
+    rows += f.rows;
+  }
+  return out;
+}
+
+async function writeBatch(
   wh: Warehouse,
   rows: string,
   files: TextFile[],
