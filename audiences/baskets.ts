@@ -1,6 +1,7 @@
 import type { Condition, SegmentDefinition } from '../dsl/types.ts';
 import { timestampLiteral } from '../warehouse/values.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
+import { changedOrdersSql, saveBasketState } from './basket-state.ts';
 
 /**
  * Basket counts for mined complements (tables of migration 0035), kept equal to what mining every completed order
@@ -17,6 +18,12 @@ export interface BasketRefresh {
   linesRemoved: number;
   /** Orders whose basket changed (not counted on a recount: every basket was). */
   orders?: number;
+  /**
+   * Which baskets were compared with the stored ones (not on a recount): only those of orders loaded since the last
+   * refresh or placed between its T and this one ('loaded'), or every one ('all': the first refresh after
+   * migration 0047, or rows seen before were deleted, replaced or edited since: basket-state.ts).
+   */
+  compared?: 'loaded' | 'all';
 }
 
 /** Whether a segment mines complements from baskets (only then are the basket counts needed). */
@@ -41,6 +48,7 @@ export async function refreshBaskets(wh: Warehouse, asOf: Date, full = false): P
     const empty =
       !full && (await wh.scalar('SELECT count(*) FROM (SELECT 1 FROM basket_lines LIMIT 1)')) === 0;
     const result = full || empty ? await recount(wh, asOf) : await applyChanges(wh, asOf);
+    await saveBasketState(wh, asOf);
     for (const t of ['basket_now', 'basket_diff', 'basket_pair_delta', 'basket_product_delta'])
       await wh.run(`DROP TABLE IF EXISTS ${t}`);
     return result;
@@ -78,7 +86,8 @@ async function recount(wh: Warehouse, asOf: Date): Promise<BasketRefresh> {
 
 /** The incremental run: the stored baskets compared with today's, and only the changed orders counted again. */
 async function applyChanges(wh: Warehouse, asOf: Date): Promise<BasketRefresh> {
-  await stageBasketDiff(wh, asOf);
+  const changed = await changedOrdersSql(wh, asOf);
+  await stageBasketDiff(wh, asOf, changed);
   const counts = await wh.one<{ added: bigint; removed: bigint; orders: bigint }>(
     `SELECT count(*) FILTER (WHERE sign = 1) AS added, count(*) FILTER (WHERE sign = -1) AS removed,
             count(DISTINCT order_id) AS orders FROM basket_diff`,
@@ -88,6 +97,7 @@ async function applyChanges(wh: Warehouse, asOf: Date): Promise<BasketRefresh> {
     linesAdded: Number(counts?.added ?? 0),
     linesRemoved: Number(counts?.removed ?? 0),
     orders: Number(counts?.orders ?? 0),
+    compared: changed ? 'loaded' : 'all',
   };
   if (result.orders) {
     await stagePairDelta(wh);
@@ -98,18 +108,21 @@ async function applyChanges(wh: Warehouse, asOf: Date): Promise<BasketRefresh> {
 
 /**
  * basket_diff(order_id, product_id, sign): lines of today's baskets not yet counted (+1) and counted lines no
- * longer in them (-1). One full outer join of two line sets: the cost of reading the lines, not of pairing them.
- * The difference is de-duplicated, not today's 4.5M lines (a line held twice matches its counted line twice, both
- * dropped, or enters twice, made one): scale-1 next night, the diff 3.23-3.34 -> 2.11-2.27 s in three
- * alternating pairs on a busy machine, the same counts as a recount.
+ * longer in them (-1), of the `changed` orders (SQL yielding order_id) or of all. One full outer join of two line
+ * sets: the cost of reading the lines, not of pairing them. The difference is de-duplicated, not today's 4.5M lines
+ * (a line held twice matches its counted line twice, both dropped, or enters twice, made one): scale-1 next night,
+ * the diff 3.23-3.34 -> 2.11-2.27 s in three alternating pairs on a busy machine, the same counts as a recount.
  */
-async function stageBasketDiff(wh: Warehouse, asOf: Date): Promise<void> {
+async function stageBasketDiff(wh: Warehouse, asOf: Date, changed?: string): Promise<void> {
+  const only = changed ? ' AND o.order_id IN (SELECT order_id FROM changed)' : '';
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE basket_diff AS
-     WITH cur AS (${linesAt(asOf)})
+     WITH ${changed ? `changed AS (${changed}),` : ''}
+     cur AS (${linesAt(asOf)}${only}),
+     counted AS (SELECT * FROM basket_lines ${changed ? 'WHERE order_id IN (SELECT order_id FROM changed)' : ''})
      SELECT DISTINCT coalesce(c.order_id, b.order_id) AS order_id, coalesce(c.product_id, b.product_id) AS product_id,
             CASE WHEN b.order_id IS NULL THEN 1 ELSE -1 END AS sign
-     FROM cur c FULL JOIN basket_lines b ON b.order_id = c.order_id AND b.product_id = c.product_id
+     FROM cur c FULL JOIN counted b ON b.order_id = c.order_id AND b.product_id = c.product_id
      WHERE b.order_id IS NULL OR c.order_id IS NULL`,
   );
 }

@@ -87,7 +87,9 @@ describe('deleteStoreRecords', () => {
   it('remove deleted orders with their lines and deleted customers with their versions', async () => {
     await wh.run(`INSERT INTO orders (order_id, customer_id, ordered_at) VALUES
       ('1', 'c1', '2026-01-01'), ('2', 'c1', '2026-01-02')`);
-    await wh.run("INSERT INTO order_items VALUES ('1', 'p', 1, 1), ('1', 'q', 1, 1), ('2', 'p', 1, 1)");
+    await wh.run(
+      "INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES ('1', 'p', 1, 1), ('1', 'q', 1, 1), ('2', 'p', 1, 1)",
+    );
     await wh.run("INSERT INTO customers (customer_id) VALUES ('c1'), ('c2')");
     await wh.run("INSERT INTO customer_versions VALUES ('c1', 'f', NULL), ('c2', 'f', NULL)");
     expect(await deleteStoreRecords(wh, 'orders', ['1', 'nope'])).toEqual({

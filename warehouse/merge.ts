@@ -77,7 +77,9 @@ async function replaceRows(wh: Warehouse, spec: TableSpec, keys: string, rows: s
     const match = spec.key.map((k) => `${table}.${sqlIdent(k)} = k.${sqlIdent(k)}`).join(' AND ');
     await wh.run(`DELETE FROM ${table} USING (${keys}) k WHERE ${match}`);
   }
-  return wh.run(`INSERT INTO ${table} (${targetColumns(spec)}) ${rows}`);
+  if (!spec.stampsLoad) return wh.run(`INSERT INTO ${table} (${targetColumns(spec)}) ${rows}`);
+  const seq = await wh.scalar("SELECT nextval('raw_load_seq')");
+  return wh.run(`INSERT INTO ${table} (${targetColumns(spec)}, load_seq) SELECT *, ${seq} FROM (${rows})`);
 }
 
 /** The columns a merge writes: the spec's, plus the version's export time for customers. */

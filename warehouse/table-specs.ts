@@ -69,6 +69,8 @@ export interface TableSpec {
    * read, so that older data never overrides newer, above all consent (merge.ts). Customers only.
    */
   versioned?: boolean;
+  /** Stamp each merged row with its load's number (`load_seq`, migration 0047), so readers can find what is new. */
+  stampsLoad?: boolean;
 }
 
 export const RAW_TABLES = [
@@ -121,6 +123,7 @@ export const TABLE_SPECS: Record<RawTable, TableSpec> = {
     name: 'orders',
     key: ['order_id'],
     merge: 'upsert',
+    stampsLoad: true,
     columns: [
       { name: 'order_id', type: 'text', mustExist: true, required: true },
       { name: 'customer_id', type: 'text', mustExist: true },
@@ -134,6 +137,7 @@ export const TABLE_SPECS: Record<RawTable, TableSpec> = {
     name: 'order_items',
     key: ['order_id', 'product_id'],
     merge: 'upsert',
+    stampsLoad: true,
     columns: [
       { name: 'order_id', type: 'text', mustExist: true, required: true },
       { name: 'product_id', type: 'text', mustExist: true, required: true },

@@ -1,0 +1,58 @@
+import { timestampLiteral } from '../warehouse/values.ts';
+import type { Warehouse } from '../warehouse/warehouse.ts';
+
+/**
+ * What the basket tables were last brought to (basket_state, migration 0047): T and the loads of orders and order
+ * lines they saw (`load_seq`, stamped by the merge). The next refresh need compare only the orders loaded since and
+ * those T moved past, provided the rows of the loads it saw are as they were. A count and a sum of a 64-bit hash of
+ * the columns a basket reads tell a row deleted, replaced or edited, whatever did it (a re-load's merge, erasure, a
+ * store's deletions, an UPDATE by hand); then every line is compared, as before. Reading both fingerprints costs
+ * about 0.2 s at scale 1 (6.9M rows), comparing every line 1.3-1.5 s.
+ */
+
+interface Fingerprint {
+  orders: bigint;
+  orders_hash: bigint;
+  order_items: bigint;
+  order_items_hash: bigint;
+}
+
+/** The orders and lines of loads up to `seq` as they are now. */
+const fingerprintSql = (seq: number) =>
+  `SELECT o.n AS orders, o.h AS orders_hash, i.n AS order_items, i.h AS order_items_hash
+   FROM (SELECT count(*) AS n, coalesce(sum(hash(order_id, ordered_at, status)), 0) AS h
+         FROM orders WHERE load_seq <= ${seq}) o,
+        (SELECT count(*) AS n, coalesce(sum(hash(order_id, product_id)), 0) AS h
+         FROM order_items WHERE load_seq <= ${seq}) i`;
+
+/** Records T and the loads seen, after a refresh brought the basket tables to them (same transaction). */
+export async function saveBasketState(wh: Warehouse, asOf: Date): Promise<void> {
+  const seq = await wh.scalar(
+    'SELECT coalesce(max(s), 0) FROM (SELECT max(load_seq) AS s FROM orders UNION ALL SELECT max(load_seq) FROM order_items)',
+  );
+  await wh.run('DELETE FROM basket_state');
+  await wh.run(
+    `INSERT INTO basket_state (as_of, load_seq, orders, orders_hash, order_items, order_items_hash)
+     SELECT ${timestampLiteral(asOf)}, ${seq}, * FROM (${fingerprintSql(seq)})`,
+  );
+}
+
+/**
+ * The orders whose basket may differ from the stored one (SQL yielding order_id): those with a row loaded since the
+ * last refresh, and those placed between its T and this one (either way: a dry run may look back). Undefined when
+ * the rows seen then changed: only comparing every line can tell which baskets moved.
+ */
+export async function changedOrdersSql(wh: Warehouse, asOf: Date): Promise<string | undefined> {
+  const state = await wh.one<Fingerprint & { at_ms: number; load_seq: bigint }>(
+    'SELECT epoch_ms(as_of) AS at_ms, load_seq, orders, orders_hash, order_items, order_items_hash FROM basket_state',
+  );
+  if (!state) return undefined;
+  const seq = Number(state.load_seq);
+  const now = await wh.one<Fingerprint>(fingerprintSql(seq));
+  const keys = ['orders', 'orders_hash', 'order_items', 'order_items_hash'] as const;
+  if (!now || keys.some((k) => BigInt(now[k]) !== BigInt(state[k]))) return undefined;
+  const then = new Date(Number(state.at_ms));
+  const [from, to] = (then < asOf ? [then, asOf] : [asOf, then]).map(timestampLiteral);
+  return `SELECT order_id FROM orders WHERE load_seq > ${seq} OR (ordered_at > ${from} AND ordered_at <= ${to})
+          UNION SELECT order_id FROM order_items WHERE load_seq > ${seq}`;
+}
