@@ -5,9 +5,9 @@ import type { Warehouse } from '../warehouse/warehouse.ts';
  * What the basket tables were last brought to (basket_state, migration 0047): T and the loads of orders and order
  * lines they saw (`load_seq`, stamped by the merge). The next refresh need compare only the orders loaded since and
  * those T moved past, provided the rows of the loads it saw are as they were. A count and a sum of a 64-bit hash of
- * the columns a basket reads tell a row deleted, replaced or edited, whatever did it (a re-load's merge, erasure, a
- * store's deletions, an UPDATE by hand); then every line is compared, as before. Reading both fingerprints costs
- * about 0.2 s at scale 1 (6.9M rows), comparing every line 1.3-1.5 s.
+ * the columns a basket reads tell a row deleted, replaced, edited or added by hand (as load 0), whatever did it (a
+ * re-load's merge, erasure, a store's deletions, an UPDATE); then every line is compared, as before. Reading both
+ * fingerprints costs about 0.2 s at scale 1 (6.9M rows), comparing every line 1.3-1.5 s.
  */
 
 interface Fingerprint {
