@@ -22,7 +22,9 @@ beforeAll(async () => {
       `INSERT INTO orders (order_id, customer_id, ordered_at)
        SELECT 'o' || i, 'c' || i, TIMESTAMP '2026-03-05' FROM range(150) t(i) WHERE i < 20 OR i >= 145`,
     );
-    await wh.run("INSERT INTO order_items SELECT order_id, 'p1', 1, 10 FROM orders");
+    await wh.run(
+      "INSERT INTO order_items (order_id, product_id, quantity, unit_price) SELECT order_id, 'p1', 1, 10 FROM orders",
+    );
     await wh.run(
       "INSERT INTO pipeline_runs (run_id, started_at, as_of, status) VALUES ('r1', TIMESTAMP '2026-04-01', TIMESTAMP '2026-04-01', 'succeeded')",
     );
