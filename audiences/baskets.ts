@@ -1,7 +1,7 @@
 import type { Condition, SegmentDefinition } from '../dsl/types.ts';
 import { timestampLiteral } from '../warehouse/values.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
-import { changedOrdersSql, saveBasketState } from './basket-state.ts';
+import { changedOrders, saveBasketState } from './basket-state.ts';
 
 /**
  * Basket counts for mined complements (tables of migration 0035), kept equal to what mining every completed order
@@ -47,8 +47,9 @@ export async function refreshBaskets(wh: Warehouse, asOf: Date, full = false): P
   return wh.transaction(async () => {
     const empty =
       !full && (await wh.scalar('SELECT count(*) FROM (SELECT 1 FROM basket_lines LIMIT 1)')) === 0;
-    const result = full || empty ? await recount(wh, asOf) : await applyChanges(wh, asOf);
-    await saveBasketState(wh, asOf);
+    const changed = full || empty ? undefined : await changedOrders(wh, asOf);
+    const result = full || empty ? await recount(wh, asOf) : await applyChanges(wh, asOf, changed?.sql);
+    await saveBasketState(wh, asOf, changed?.seen);
     for (const t of ['basket_now', 'basket_diff', 'basket_pair_delta', 'basket_product_delta'])
       await wh.run(`DROP TABLE IF EXISTS ${t}`);
     return result;
@@ -84,9 +85,11 @@ async function recount(wh: Warehouse, asOf: Date): Promise<BasketRefresh> {
   return { recounted: true, linesAdded, linesRemoved };
 }
 
-/** The incremental run: the stored baskets compared with today's, and only the changed orders counted again. */
-async function applyChanges(wh: Warehouse, asOf: Date): Promise<BasketRefresh> {
-  const changed = await changedOrdersSql(wh, asOf);
+/**
+ * The incremental run: the stored baskets compared with today's (of the `changed` orders, SQL yielding order_id,
+ * or of all), and only the changed orders counted again.
+ */
+async function applyChanges(wh: Warehouse, asOf: Date, changed?: string): Promise<BasketRefresh> {
   await stageBasketDiff(wh, asOf, changed);
   const counts = await wh.one<{ added: bigint; removed: bigint; orders: bigint }>(
     `SELECT count(*) FILTER (WHERE sign = 1) AS added, count(*) FILTER (WHERE sign = -1) AS removed,
