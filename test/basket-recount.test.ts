@@ -114,7 +114,7 @@ describe('the stored basket compression (migration 0045)', () => {
 
   it('a real recount writes basket ids FSST without a dictionary trial, even where a dictionary would win', async () => {
     // Compression is only applied to a database file. 60 orders x the same 100 products: DuckDB's own choice
-    // would be a dictionary for every id column (order_items shows it).
+    // would be a dictionary for every id column (order_items' product ids show it).
     const wh = await Warehouse.open({ path: join(dir, 'db.duckdb') });
     try {
       await wh.run(
@@ -136,7 +136,7 @@ describe('the stored basket compression (migration 0045)', () => {
         { column_name: 'b', compression: 'FSST' },
       ]);
       expect(await compression(wh, 'order_items')).toContainEqual({
-        column_name: 'order_id',
+        column_name: 'product_id',
         compression: 'Dictionary',
       });
     } finally {
