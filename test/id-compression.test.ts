@@ -76,6 +76,37 @@ describe('the stored id compression', () => {
       city: 'Dictionary',
     });
   });
+
+  it('membership tables: customer ids and sync fingerprints FSST; audience names keep the dictionary', async () => {
+    const { wh } = scratch;
+    const members = `SELECT 'a' || (i % 3) AS audience, 'c' || (i % 3) AS customer_id FROM range(5000) t(i)`;
+    await wh.run(
+      `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes)
+       SELECT audience, 'a', customer_id, TIMESTAMP '2026-11-01', '{"n": 1}' FROM (${members})`,
+    );
+    await wh.run(
+      `INSERT INTO audience_membership_history (audience, customer_id, entered_at, entered_run_id)
+       SELECT audience, customer_id, TIMESTAMP '2026-11-01', 'r1' FROM (${members})`,
+    );
+    await wh.run(
+      `INSERT INTO destination_members (destination, audience, customer_id, fingerprint, synced_at)
+       SELECT 'csv', audience, customer_id, 'f' || customer_id, TIMESTAMP '2026-11-01' FROM (${members})`,
+    );
+    expect(await compression(wh, 'audience_members')).toMatchObject({
+      customer_id: 'FSST',
+      audience: 'Dictionary',
+      segment: 'Dictionary',
+    });
+    expect(await compression(wh, 'audience_membership_history')).toMatchObject({
+      customer_id: 'FSST',
+      audience: 'Dictionary',
+    });
+    expect(await compression(wh, 'destination_members')).toMatchObject({
+      customer_id: 'FSST',
+      fingerprint: 'FSST',
+      audience: 'Dictionary',
+    });
+  });
 });
 
 describe('migration 0049 on tables an older retarget stored', () => {
@@ -95,6 +126,17 @@ describe('migration 0049 on tables an older retarget stored', () => {
     await connection.run(
       `INSERT INTO events (event_id, customer_id, anonymous_id, session_id, event_name, product_id, occurred_at, source)
        VALUES ('e1', 'c1', 'a1', 's1', 'view_item', 'p1', TIMESTAMP '2026-10-03 10:00', 'files')`,
+    );
+    await connection.run(
+      `INSERT INTO audience_members (audience, segment, customer_id, entered_at, attributes, side)
+       VALUES ('wishlisted', 'wishlisted', 'c1', TIMESTAMP '2026-10-04', '{"n": 2}', 'holdout')`,
+    );
+    await connection.run(
+      `INSERT INTO audience_membership_history
+       VALUES ('wishlisted', 'c1', TIMESTAMP '2026-10-04', NULL, 'r0', NULL, 'holdout')`,
+    );
+    await connection.run(
+      `INSERT INTO destination_members VALUES ('csv', 'wishlisted', 'c1', 'f1', NULL, TIMESTAMP '2026-10-04')`,
     );
     const before = await connection.runAndReadAll(TABLES);
     connection.closeSync();
@@ -120,8 +162,8 @@ describe('migration 0049 on tables an older retarget stored', () => {
   });
 });
 
-/** Every column of the four rebuilt tables, as text, in a fixed order. */
-const TABLES = `SELECT 'customers' AS t, CAST(c AS VARCHAR) AS v FROM customers c
-  UNION ALL SELECT 'orders', CAST(o AS VARCHAR) FROM orders o
-  UNION ALL SELECT 'order_items', CAST(i AS VARCHAR) FROM order_items i
-  UNION ALL SELECT 'events', CAST(e AS VARCHAR) FROM events e ORDER BY 1, 2`;
+/** Every column of the rebuilt tables, as text, in a fixed order. */
+const REBUILT = ['customers', 'orders', 'order_items', 'events'];
+const TABLES = `${[...REBUILT, 'audience_members', 'audience_membership_history', 'destination_members']
+  .map((t) => `SELECT '${t}' AS t, CAST(r AS VARCHAR) AS v FROM ${t} r`)
+  .join(' UNION ALL ')} ORDER BY 1, 2`;

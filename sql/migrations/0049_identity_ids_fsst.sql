@@ -1,16 +1,19 @@
 -- The ids of people and orders are stored FSST-compressed without DuckDB first trying a dictionary on every segment,
 -- the way 0043 stores event and session ids (issue 13): events.customer_id and anonymous_id, orders.order_id and
--- customer_id, order_items.order_id, customers.customer_id, email and phone. A segment of 122,880 rows holds tens of
--- thousands of distinct customers or orders in any store with that many rows, so the dictionary rarely wins, and
--- where it would (a few hundred customers) these columns are small. Measured on the bench stores, events' customer_id
--- alone took 1.32, 26.23 and 218.64 MB with FSST forced at scales 0.01, 0.1 and 1, against 1.32, 26.75 and 218.64 MB
--- with DuckDB's choice. At scale 1 (20.7M events; alternating copies of the stored tables) the events' write took
--- 20.65-22.47 s against 23.22-23.47 s (three pairs; 40-44 against 46 CPU s), orders 0.95-1.19 s against 1.19-1.43 s,
--- order lines 1.10-1.48 against 1.89-2.14 s, customers 0.98-1.16 against 1.19-1.46 s, the same file size.
+-- customer_id, order_items.order_id, customers.customer_id, email and phone, and the customer ids (and sync
+-- fingerprints) of the membership tables. A segment of 122,880 rows holds tens of thousands of distinct customers or
+-- orders in any store with that many rows, so the dictionary rarely wins, and where it would (a few hundred
+-- customers) these columns are small. Measured on the bench stores, events' customer_id alone took 1.32, 26.23 and
+-- 218.64 MB with FSST forced at scales 0.01, 0.1 and 1, against 1.32, 26.75 and 218.64 MB with DuckDB's choice; the
+-- membership tables the same size both ways at scales 0.1 and 1. At scale 1 (20.7M events; alternating copies of the
+-- stored tables) the events' write took 20.65-22.47 s against 23.22-23.47 s (three pairs; 40-44 against 46 CPU s),
+-- orders 0.95-1.19 s against 1.19-1.43 s, order lines 1.10-1.48 against 1.89-2.14 s, customers 0.98-1.16 against
+-- 1.19-1.46 s, audience_members 0.93-1.20 against 1.05-1.44 s, the history 0.64-0.68 against 0.77-0.84 s and
+-- destination_members 0.60-0.72 against 0.83-0.84 s, the same file size.
 --
 -- Product ids keep DuckDB's choice: a catalog of a few thousand products makes a dictionary win (forcing FSST on
--- events' product_id cost 26.75 -> 34.09 MB for the two id columns at scale 0.1). So do names, cities, statuses and
--- event names, which repeat.
+-- events' product_id cost 26.75 -> 34.09 MB for the two id columns at scale 0.1). So do names, cities, statuses,
+-- event names, audience names and members' attributes, which repeat.
 --
 -- A column's compression is fixed when its table is created: each table is copied once into its new shape.
 CREATE TABLE events_0049 (
@@ -72,3 +75,40 @@ CREATE TABLE customers_0049 (
 INSERT INTO customers_0049 BY NAME SELECT * FROM customers;
 DROP TABLE customers;
 ALTER TABLE customers_0049 RENAME TO customers;
+
+CREATE TABLE audience_members_0049 (
+  audience    VARCHAR NOT NULL,
+  segment     VARCHAR NOT NULL,
+  customer_id VARCHAR NOT NULL USING COMPRESSION fsst,
+  entered_at  TIMESTAMP NOT NULL,
+  attributes  JSON,
+  side        VARCHAR DEFAULT 'exposed'
+);
+INSERT INTO audience_members_0049 BY NAME SELECT * FROM audience_members;
+DROP TABLE audience_members;
+ALTER TABLE audience_members_0049 RENAME TO audience_members;
+
+CREATE TABLE audience_membership_history_0049 (
+  audience       VARCHAR NOT NULL,
+  customer_id    VARCHAR NOT NULL USING COMPRESSION fsst,
+  entered_at     TIMESTAMP NOT NULL,
+  exited_at      TIMESTAMP,
+  entered_run_id VARCHAR,
+  exited_run_id  VARCHAR,
+  side           VARCHAR DEFAULT 'exposed'
+);
+INSERT INTO audience_membership_history_0049 BY NAME SELECT * FROM audience_membership_history;
+DROP TABLE audience_membership_history;
+ALTER TABLE audience_membership_history_0049 RENAME TO audience_membership_history;
+
+CREATE TABLE destination_members_0049 (
+  destination VARCHAR NOT NULL,
+  audience    VARCHAR NOT NULL,
+  customer_id VARCHAR NOT NULL USING COMPRESSION fsst,
+  fingerprint VARCHAR NOT NULL USING COMPRESSION fsst,
+  payload     VARCHAR,
+  synced_at   TIMESTAMP NOT NULL
+);
+INSERT INTO destination_members_0049 BY NAME SELECT * FROM destination_members;
+DROP TABLE destination_members;
+ALTER TABLE destination_members_0049 RENAME TO destination_members;
