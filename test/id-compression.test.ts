@@ -19,9 +19,10 @@ afterEach(() => closeExportDir(scratch));
 
 async function compression(wh: Warehouse, table: string): Promise<Record<string, string>> {
   await wh.run('CHECKPOINT');
+  // A column whose segments differ shows every method, e.g. 'Dictionary,FSST'.
   const rows = await wh.all<{ column_name: string; compression: string }>(
-    `SELECT DISTINCT column_name, compression FROM pragma_storage_info('${table}')
-     WHERE segment_type = 'VARCHAR' ORDER BY 1`,
+    `SELECT column_name, string_agg(DISTINCT compression, ',' ORDER BY compression) AS compression
+     FROM pragma_storage_info('${table}') WHERE segment_type = 'VARCHAR' GROUP BY column_name`,
   );
   return Object.fromEntries(rows.map((r) => [r.column_name, r.compression]));
 }
