@@ -62,7 +62,7 @@ describe('the stored id compression', () => {
     expect(await compression(wh, 'order_items')).toEqual({ order_id: 'FSST', product_id: 'Dictionary' });
   });
 
-  it('customers: customer id, email and phone FSST; names and places keep the dictionary', async () => {
+  it('customers: customer id, email and phone FSST, and their versions; names and places keep the dictionary', async () => {
     const { wh } = scratch;
     await wh.run(
       `INSERT INTO customers (customer_id, email, phone, first_name, city)
@@ -76,6 +76,10 @@ describe('the stored id compression', () => {
       first_name: 'Dictionary',
       city: 'Dictionary',
     });
+    await wh.run(
+      `INSERT INTO customer_versions (customer_id, fingerprint) SELECT 'c' || (i % 3), 'f' || (i % 3) FROM range(5000) t(i)`,
+    );
+    expect(await compression(wh, 'customer_versions')).toEqual({ customer_id: 'FSST', fingerprint: 'FSST' });
   });
 
   it('membership tables: customer ids and sync fingerprints FSST; audience names keep the dictionary', async () => {
@@ -117,6 +121,7 @@ describe('migration 0049 on tables an older retarget stored', () => {
       `INSERT INTO customers (customer_id, email, phone, ads_consent, updated_at, exported_at)
        VALUES ('c1', 'a@example.com', '+493012345', true, TIMESTAMP '2026-10-01', TIMESTAMP '2026-10-02')`,
     );
+    await connection.run(`INSERT INTO customer_versions VALUES ('c1', 'f1', TIMESTAMP '2026-10-01')`);
     await connection.run(
       `INSERT INTO orders (order_id, customer_id, ordered_at, total, currency, load_seq)
        VALUES ('o1', 'c1', TIMESTAMP '2026-10-03', 12.5, 'EUR', 4)`,
@@ -164,7 +169,7 @@ describe('migration 0049 on tables an older retarget stored', () => {
 });
 
 /** Every column of the rebuilt tables, as text, in a fixed order. */
-const REBUILT = ['customers', 'orders', 'order_items', 'events'];
+const REBUILT = ['customers', 'customer_versions', 'orders', 'order_items', 'events'];
 const TABLES = `${[...REBUILT, 'audience_members', 'audience_membership_history', 'destination_members']
   .map((t) => `SELECT '${t}' AS t, CAST(r AS VARCHAR) AS v FROM ${t} r`)
   .join(' UNION ALL ')} ORDER BY 1, 2`;
