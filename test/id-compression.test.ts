@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { closeExportDir, type ExportDir, openExportDir, writeExport } from './export-dir.ts';
+import { storedCompression } from './helpers/compression.ts';
 import { openOlderDatabase } from './older-database.ts';
 
 /**
@@ -17,16 +18,6 @@ beforeEach(async () => {
 });
 afterEach(() => closeExportDir(scratch));
 
-async function compression(wh: Warehouse, table: string): Promise<Record<string, string>> {
-  await wh.run('CHECKPOINT');
-  // A column whose segments differ shows every method, e.g. 'Dictionary,FSST'.
-  const rows = await wh.all<{ column_name: string; compression: string }>(
-    `SELECT column_name, string_agg(DISTINCT compression, ',' ORDER BY compression) AS compression
-     FROM pragma_storage_info('${table}') WHERE segment_type = 'VARCHAR' GROUP BY column_name`,
-  );
-  return Object.fromEntries(rows.map((r) => [r.column_name, r.compression]));
-}
-
 describe('the stored id compression', () => {
   it('events: customer and anonymous ids FSST; products, names and categories keep the dictionary', async () => {
     const { wh } = scratch;
@@ -35,7 +26,7 @@ describe('the stored id compression', () => {
        SELECT 'e' || i, 'c' || (i % 3), 'a' || (i % 3), 'view_item', 'p' || (i % 3), 'k' || (i % 3),
               TIMESTAMP '2026-11-01' FROM range(5000) t(i)`,
     );
-    expect(await compression(wh, 'events')).toMatchObject({
+    expect(await storedCompression(wh, 'events')).toMatchObject({
       customer_id: 'FSST',
       anonymous_id: 'FSST',
       event_name: 'Dictionary',
@@ -53,13 +44,16 @@ describe('the stored id compression', () => {
     await wh.run(
       `INSERT INTO order_items (order_id, product_id) SELECT 'o' || (i % 3), 'p' || (i % 3) FROM range(5000) t(i)`,
     );
-    expect(await compression(wh, 'orders')).toEqual({
+    expect(await storedCompression(wh, 'orders')).toEqual({
       order_id: 'FSST',
       customer_id: 'FSST',
       status: 'Dictionary',
       currency: 'Dictionary',
     });
-    expect(await compression(wh, 'order_items')).toEqual({ order_id: 'FSST', product_id: 'Dictionary' });
+    expect(await storedCompression(wh, 'order_items')).toEqual({
+      order_id: 'FSST',
+      product_id: 'Dictionary',
+    });
   });
 
   it('customers: customer id, email and phone FSST, and their versions; names and places keep the dictionary', async () => {
@@ -69,7 +63,7 @@ describe('the stored id compression', () => {
        SELECT 'c' || (i % 3), 'm' || (i % 3) || '@example.com', '+4930' || (i % 3), 'Ann', 'Berlin'
        FROM range(5000) t(i)`,
     );
-    expect(await compression(wh, 'customers')).toMatchObject({
+    expect(await storedCompression(wh, 'customers')).toMatchObject({
       customer_id: 'FSST',
       email: 'FSST',
       phone: 'FSST',
@@ -79,7 +73,10 @@ describe('the stored id compression', () => {
     await wh.run(
       `INSERT INTO customer_versions (customer_id, fingerprint) SELECT 'c' || (i % 3), 'f' || (i % 3) FROM range(5000) t(i)`,
     );
-    expect(await compression(wh, 'customer_versions')).toEqual({ customer_id: 'FSST', fingerprint: 'FSST' });
+    expect(await storedCompression(wh, 'customer_versions')).toEqual({
+      customer_id: 'FSST',
+      fingerprint: 'FSST',
+    });
   });
 
   it('membership tables: customer ids and sync fingerprints FSST; audience names keep the dictionary', async () => {
@@ -97,16 +94,16 @@ describe('the stored id compression', () => {
       `INSERT INTO destination_members (destination, audience, customer_id, fingerprint, synced_at)
        SELECT 'csv', audience, customer_id, 'f' || customer_id, TIMESTAMP '2026-11-01' FROM (${members})`,
     );
-    expect(await compression(wh, 'audience_members')).toMatchObject({
+    expect(await storedCompression(wh, 'audience_members')).toMatchObject({
       customer_id: 'FSST',
       audience: 'Dictionary',
       segment: 'Dictionary',
     });
-    expect(await compression(wh, 'audience_membership_history')).toMatchObject({
+    expect(await storedCompression(wh, 'audience_membership_history')).toMatchObject({
       customer_id: 'FSST',
       audience: 'Dictionary',
     });
-    expect(await compression(wh, 'destination_members')).toMatchObject({
+    expect(await storedCompression(wh, 'destination_members')).toMatchObject({
       customer_id: 'FSST',
       fingerprint: 'FSST',
       audience: 'Dictionary',
@@ -150,7 +147,7 @@ describe('migration 0049 on tables an older retarget stored', () => {
     const wh = await Warehouse.open({ path });
     try {
       expect(JSON.stringify(await wh.all(TABLES))).toBe(JSON.stringify(before.getRowObjectsJson()));
-      expect((await compression(wh, 'events')).customer_id).toBe('FSST');
+      expect((await storedCompression(wh, 'events')).customer_id).toBe('FSST');
       writeExport(
         scratch.dir,
         'events/a.csv',
