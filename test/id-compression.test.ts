@@ -165,8 +165,17 @@ describe('migration 0049 on tables an older retarget stored', () => {
   });
 });
 
-/** Every column of the rebuilt tables, as text, in a fixed order. */
-const REBUILT = ['customers', 'customer_versions', 'orders', 'order_items', 'events'];
-const TABLES = `${[...REBUILT, 'audience_members', 'audience_membership_history', 'destination_members']
-  .map((t) => `SELECT '${t}' AS t, CAST(r AS VARCHAR) AS v FROM ${t} r`)
-  .join(' UNION ALL ')} ORDER BY 1, 2`;
+/** The tables 0049 rebuilds. */
+const REBUILT = [
+  'customers',
+  'customer_versions',
+  'orders',
+  'order_items',
+  'events',
+  'audience_members',
+  'audience_membership_history',
+  'destination_members',
+];
+/** Every row of the rebuilt tables, each as text, in a fixed order. */
+const TABLES = `${REBUILT.map((t) => `SELECT '${t}' AS t, CAST(r AS VARCHAR) AS v FROM ${t} r`).join(' UNION ALL ')}
+  ORDER BY 1, 2`;
