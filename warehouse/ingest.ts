@@ -13,10 +13,12 @@ import type { Warehouse } from './warehouse.ts';
 export interface IngestOptions extends StagingSource {
   table: RawTable;
   /**
-   * Rows the reader skipped while reading the relation (e.g. DuckDB's CSV reject tables), shaped like it, with
-   * `_error` set: read right after the relation and rejected with it, so they count toward the rejected share.
+   * Rows the reader skipped while reading the relation (e.g. DuckDB's CSV reject tables): `sql` reads them shaped
+   * like the relation, with `_error` set, right after it, and they are rejected with it, so they count toward the
+   * rejected share. `countSql` counts them cheaply: a clean read (the usual case) then skips staging them, whose
+   * planning alone cost 10-20 ms a table (a small file's load is a few dozen ms).
    */
-  unreadSql?: string;
+  unread?: { sql: string; countSql: string };
   params?: readonly unknown[];
   /** The relation's columns and DuckDB types when the caller already knows them (saves a DESCRIBE). */
   columns?: Map<string, string>;
@@ -71,7 +73,8 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
         `CREATE OR REPLACE TEMP TABLE ${sqlIdent(staging)} AS ${stagingSql(spec, options, sourceColumns, ordered)}`,
         params,
       );
-      if (options.unreadSql) await stageUnread(wh, spec, options, options.unreadSql, staging);
+      if (options.unread && (await wh.scalar(options.unread.countSql)) > 0)
+        await stageUnread(wh, spec, options, options.unread.sql, staging);
     };
     await stage(false);
     // One aggregate over the batch when no key repeats (the usual case), two only when one does.
