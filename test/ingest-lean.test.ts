@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
+import { forgetCustomer } from '../pipelines/ops/forget.ts';
 import { ingestRelation } from '../warehouse/ingest.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { closeExportDir, type ExportDir, openExportDir, writeExport } from './export-dir.ts';
@@ -157,7 +158,10 @@ describe('events from Parquet', () => {
   };
   const ev = (id: string | null, name: string | null = 'view_item') =>
     `(${id ? `'${id}'` : 'NULL'}, 'c1', ${name ? `'${name}'` : 'NULL'}, 'p1', TIMESTAMP '2026-11-01 10:00:00')`;
-  /** Loads, noting whether the events batch was staged (a stg_events_* table exists before it commits). */
+  /**
+   * Loads, noting whether the events batch was staged (a stg_events_* table exists before it commits) or, on a first
+   * load from Parquet, read through a view of the files.
+   */
   const loadNoting = async () => {
     let staged: boolean | undefined;
     await loadFilesSource(wh, {
@@ -177,7 +181,7 @@ describe('events from Parquet', () => {
     // e2 in both files, e3 twice in one, and a keyless row in both (its key is a hash of its fields).
     const a = await parquet('events/a.parquet', [ev('e1'), ev('e2'), ev(null)].join(', '));
     await parquet('events/b.parquet', [ev('e2'), ev('e3'), ev('e3'), ev(null)].join(', '));
-    await loadNoting();
+    expect(await loadNoting()).toBe(false);
     expect(await wh.scalar('SELECT count(*) FROM events')).toBe(4);
     // Rows read per file, recorded with the files, as the staged path records them.
     expect(
@@ -190,20 +194,42 @@ describe('events from Parquet', () => {
     ]);
     copyFileSync(a, join(dir, 'events/c.parquet'));
     await parquet('events/d.parquet', [ev('e3'), ev('e4')].join(', '));
-    await loadNoting();
+    expect(await loadNoting()).toBe(true);
     expect(await wh.scalar('SELECT count(*) FROM events')).toBe(5);
     expect(
       await wh.json('SELECT COALESCE(event_id, event_key) FROM events GROUP BY 1 HAVING count(*) > 1'),
     ).toEqual([]);
   });
 
-  it('a batch with a bad row is staged, and the row quarantined with its reason', async () => {
-    const rows = Array.from({ length: 40 }, (_, i) => ev(`e${i}`));
-    await parquet('events/a.parquet', [...rows, ev('bad', null)].join(', '));
+  it('a bad row is quarantined with its reason, on a first load read from the files and on a staged one', async () => {
+    const rows = (from: number) => Array.from({ length: 40 }, (_, i) => ev(`e${from + i}`));
+    await parquet('events/a.parquet', [...rows(0), ev('bad', null)].join(', '));
+    expect(await loadNoting()).toBe(false);
+    await parquet('events/b.parquet', [...rows(40), ev('bad2', null)].join(', '));
     expect(await loadNoting()).toBe(true);
-    expect(await wh.scalar('SELECT count(*) FROM events')).toBe(40);
-    expect(await wh.json('SELECT table_name, reason FROM rejected_rows')).toEqual([
-      { table_name: 'events', reason: 'missing event_name' },
+    expect(await wh.scalar('SELECT count(*) FROM events')).toBe(80);
+    expect(
+      await wh.json("SELECT table_name, reason, raw::JSON->>'event_id' AS id FROM rejected_rows ORDER BY id"),
+    ).toEqual([
+      { table_name: 'events', reason: 'missing event_name', id: 'bad' },
+      { table_name: 'events', reason: 'missing event_name', id: 'bad2' },
     ]);
+  });
+
+  it('a first load with someone forgotten is staged, and drops their events', async () => {
+    await forgetCustomer(wh, 'c1');
+    const other = `('e2', 'c2', 'view_item', 'p1', TIMESTAMP '2026-11-01 10:00:00')`;
+    await parquet('events/a.parquet', [ev('e1'), other].join(', '));
+    expect(await loadNoting()).toBe(true);
+    expect(await wh.json('SELECT event_id, customer_id FROM events')).toEqual([
+      { event_id: 'e2', customer_id: 'c2' },
+    ]);
+  });
+
+  it('a first load from the files with too many bad rows loads nothing and keeps them all', async () => {
+    await parquet('events/a.parquet', [ev('e1'), ev('bad', null)].join(', '));
+    await expect(loadNoting()).rejects.toThrow(/events: 1 of 2 rows rejected/);
+    expect(await wh.scalar('SELECT count(*) FROM events')).toBe(0);
+    expect(await wh.json('SELECT reason FROM rejected_rows')).toEqual([{ reason: 'missing event_name' }]);
   });
 });

@@ -19,6 +19,8 @@ export interface IngestOptions extends StagingSource {
    * planning alone cost 10-20 ms a table (a small file's load is a few dozen ms).
    */
   unread?: { sql: string; countSql: string };
+  /** The relation costs little to read twice (Parquet files): a first load of events may then skip the staged copy. */
+  rereadable?: boolean;
   params?: readonly unknown[];
   /** The relation's columns and DuckDB types when the caller already knows them (saves a DESCRIBE). */
   columns?: Map<string, string>;
@@ -67,10 +69,11 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
   // DuckDB loads faster and in less memory when it need not keep row order; it matters only when a file
   // repeats a key (its last row wins), so only such a batch is read again in order.
   await wh.run('SET preserve_insertion_order = false');
+  const direct = await readsDirect(wh, spec, options);
   try {
     const stage = async (ordered: boolean) => {
       await wh.run(
-        `CREATE OR REPLACE TEMP TABLE ${sqlIdent(staging)} AS ${stagingSql(spec, options, sourceColumns, ordered)}`,
+        `CREATE OR REPLACE TEMP ${direct ? 'VIEW' : 'TABLE'} ${sqlIdent(staging)} AS ${stagingSql(spec, options, sourceColumns, ordered)}`,
         params,
       );
       if (options.unread && (await wh.scalar(options.unread.countSql)) > 0)
@@ -78,8 +81,10 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
     };
     await stage(false);
     // One aggregate over the batch when no key repeats (the usual case), two only when one does.
-    const repeats = spec.merge !== 'distinct' && (await repeatsKey(wh, spec, staging, false));
-    if (spec.merge === 'upsert' && repeats && (await repeatsKey(wh, spec, staging, true)))
+    const repeats = direct
+      ? 'unchecked'
+      : spec.merge !== 'distinct' && (await repeatsKey(wh, spec, staging, false));
+    if (spec.merge === 'upsert' && repeats === true && (await repeatsKey(wh, spec, staging, true)))
       await orderedBy(wh, stage);
     const rowsForgotten = await dropForgottenStaged(wh, options.table, staging);
     const bySource = await wh.all<{
@@ -133,9 +138,24 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
     });
     return result;
   } finally {
-    await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(staging)}`);
+    await wh.run(`DROP ${direct ? 'VIEW' : 'TABLE'} IF EXISTS ${sqlIdent(staging)}`);
     await wh.run('RESET preserve_insertion_order');
   }
+}
+
+/**
+ * Whether the batch is read through a view of its relation instead of a staged copy: a first load of events that
+ * costs little to read again, with nothing to edit in the batch (no rows the reader skipped, nobody forgotten, no
+ * window to replace). Its rows are then read twice (counted, inserted) and their keys checked once inserted
+ * (merge.ts). Scale 1, 20M events from Parquet, 1 GB limit, alternating: 37.9 and 38.5 s against 42.7 and 44.3 s
+ * staged, whose copy spills to disk.
+ */
+async function readsDirect(wh: Warehouse, spec: TableSpec, options: IngestOptions): Promise<boolean> {
+  if (spec.merge !== 'events' || !options.rereadable || options.unread || options.replace) return false;
+  if ((options.params ?? []).length > 0) return false;
+  const empty = async (table: string) =>
+    (await wh.scalar(`SELECT count(*) FROM (SELECT 1 FROM ${table} LIMIT 1)`)) === 0;
+  return (await empty('events')) && (await empty('forgotten_customers'));
 }
 
 /** Adds the rows the reader skipped to the staged batch, as rejected rows. */

@@ -129,6 +129,7 @@ async function loadTable(
       table,
       relationSql: plan.relationSql,
       unread: plan.unread,
+      rereadable: readable.every((f) => f.format === 'parquet'),
       columns: plan.columns,
       runId: options.runId,
       source: options.dir,
