@@ -1,5 +1,5 @@
 import { dropForgottenStaged } from './erasure.ts';
-import { keySql, merge, type SourceTimes } from './merge.ts';
+import { hasRows, keySql, merge, type SourceTimes } from './merge.ts';
 import { type StagingSource, stagingSql } from './staging-sql.ts';
 import { type RawTable, TABLE_SPECS, type TableSpec } from './table-specs.ts';
 import { sqlIdent, sqlString } from './values.ts';
@@ -153,9 +153,7 @@ export async function ingestRelation(wh: Warehouse, options: IngestOptions): Pro
 async function readsDirect(wh: Warehouse, spec: TableSpec, options: IngestOptions): Promise<boolean> {
   if (spec.merge !== 'events' || !options.rereadable || options.unread || options.replace) return false;
   if ((options.params ?? []).length > 0) return false;
-  const empty = async (table: string) =>
-    (await wh.scalar(`SELECT count(*) FROM (SELECT 1 FROM ${table} LIMIT 1)`)) === 0;
-  return (await empty('events')) && (await empty('forgotten_customers'));
+  return !(await hasRows(wh, 'events')) && !(await hasRows(wh, 'forgotten_customers'));
 }
 
 /** Adds the rows the reader skipped to the staged batch, as rejected rows. */

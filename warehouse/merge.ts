@@ -88,7 +88,8 @@ function targetColumns(spec: TableSpec): string {
   return spec.versioned ? `${columns(spec)}, exported_at` : columns(spec);
 }
 
-async function hasRows(wh: Warehouse, table: string): Promise<boolean> {
+/** Whether a table holds any row (one row read, not counted). */
+export async function hasRows(wh: Warehouse, table: string): Promise<boolean> {
   return (await wh.scalar(`SELECT count(*) FROM (SELECT 1 FROM ${sqlIdent(table)} LIMIT 1)`)) > 0;
 }
 
@@ -264,8 +265,8 @@ async function mergeEvents(
 
 /**
  * Keeps one row of each key the table holds more than once (the same event, read twice), in the transaction that
- * inserted them; returns the rows deleted. Checking the inserted rows (2.2-2.7 s for 20M events) costs less than
- * checking the files before (7.5-8.9 s: read and validated once more).
+ * inserted them; returns the rows deleted. Checking the inserted rows (4.3-4.8 s for 20M events, uncommitted) costs
+ * less than checking the files before (7.5-8.9 s: read and validated once more).
  */
 async function dropRepeatedEvents(wh: Warehouse, key: string): Promise<number> {
   const repeated = `SELECT 1 FROM events GROUP BY ${key} HAVING count(*) > 1 LIMIT 1`;
