@@ -43,8 +43,11 @@ export interface Scope {
   readonly t: Frag;
   readonly storedBaskets: boolean;
   readonly evidence: EvidenceKeys;
-  /** Adds a CTE named `<prefix>_<n>` and returns its name. */
-  cte(prefix: string, body: Frag): string;
+  /**
+   * Adds a CTE named `<prefix>_<n>` and returns its name. DuckDB materializes a CTE read more than once; `inline`
+   * asks it to plan the body into each reader instead (NOT MATERIALIZED).
+   */
+  cte(prefix: string, body: Frag, inline?: boolean): string;
   /** A unique evidence key (column name and JSON key). */
   key(name: string): string;
   /** The filters of a purchased() condition over alias p. */

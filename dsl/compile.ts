@@ -48,7 +48,7 @@ export interface CompiledSegment {
 }
 
 class Compiler implements OrdersScope {
-  private readonly ctes: Array<{ name: string; body: Frag }> = [];
+  private readonly ctes: Array<{ name: string; body: Frag; inline: boolean }> = [];
   private readonly used = new Set<string>();
   private counter = 0;
   private universeName?: string;
@@ -71,9 +71,9 @@ class Compiler implements OrdersScope {
   since(days: number): Frag {
     return lit(new Date(this.asOf.getTime() - days * DAY_MS));
   }
-  cte(prefix: string, body: Frag): string {
+  cte(prefix: string, body: Frag, inline = false): string {
     const name = `${prefix}_${++this.counter}`;
-    this.ctes.push({ name, body });
+    this.ctes.push({ name, body, inline });
     return name;
   }
   key(name: string): string {
@@ -97,7 +97,7 @@ class Compiler implements OrdersScope {
             sql`, `,
           )})`;
     const withs = sql.join(
-      this.ctes.map((c) => sql`${id(c.name)} AS (\n${c.body}\n)`),
+      this.ctes.map((c) => sql`${id(c.name)} AS ${c.inline ? sql`NOT MATERIALIZED ` : sql``}(\n${c.body}\n)`),
       sql`,\n`,
     );
     return sql`WITH\n${withs}\nSELECT ${audience} AS audience, r.customer_id, ${attrs} AS attributes\nFROM ${id(top.name)} r`;
