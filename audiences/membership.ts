@@ -36,32 +36,11 @@ export async function storeMembership(
   asOf: Date,
   options: StoreOptions = {},
 ): Promise<MembershipChange[]> {
-  const ev = sqlIdent(EVALUATED);
   const held = options.heldSegments ?? [];
   const inScope = (audience: string) =>
     held.length === 0 ? 'true' : `${segmentOfSql(audience)} NOT IN (SELECT unnest(${sqlList(held)}))`;
-  return wh.transaction(async () => {
-    if (held.length > 0) await wh.run(`DELETE FROM ${ev} m WHERE NOT ${inScope('m.audience')}`);
-    await markHoldouts(wh, options.holdouts);
-    await compareWithOpen(wh, asOf, inScope('audience'));
-    await applyMemberDiff(wh, inScope('m.audience'));
-    await wh.run(
-      `CREATE OR REPLACE TEMP TABLE membership_changes AS
-       SELECT audience, COALESCE(any_value(segment) FILTER (WHERE evaluated), ${segmentOfSql('audience')}) AS segment,
-              count(*) FILTER (WHERE evaluated) AS members,
-              count(*) FILTER (WHERE evaluated AND open_side IS NULL) AS entered,
-              count(*) FILTER (WHERE NOT evaluated) AS exited
-       FROM membership_step GROUP BY audience`,
-    );
-    await wh.run(`DELETE FROM audience_dry_runs m WHERE ${inScope('m.audience')}`);
-    if (options.dryRun) {
-      await wh.run(
-        `INSERT INTO audience_dry_runs (audience, run_id, as_of) SELECT audience, $1, $2 FROM membership_changes`,
-        [runId, asOf],
-      );
-    } else {
-      await recordHistory(wh, runId, asOf);
-    }
+  try {
+    const firstRun = await stageMembership(wh, asOf, inScope, options);
     const changes = await wh.all<{
       audience: string;
       segment: string;
@@ -69,8 +48,18 @@ export async function storeMembership(
       entered: bigint;
       exited: bigint;
     }>('SELECT * FROM membership_changes ORDER BY audience');
-    for (const t of ['membership_changes', 'membership_step', 'membership_holdout'])
-      await wh.run(`DROP TABLE ${t}`);
+    await wh.transaction(async () => {
+      await applyMemberDiff(wh, firstRun);
+      await wh.run(`DELETE FROM audience_dry_runs m WHERE ${inScope('m.audience')}`);
+      if (options.dryRun) {
+        await wh.run(
+          `INSERT INTO audience_dry_runs (audience, run_id, as_of) SELECT audience, $1, $2 FROM membership_changes`,
+          [runId, asOf],
+        );
+      } else {
+        await recordHistory(wh, runId, asOf);
+      }
+    });
     return changes.map((c) => ({
       audience: c.audience,
       segment: c.segment,
@@ -78,7 +67,38 @@ export async function storeMembership(
       entered: Number(c.entered),
       exited: Number(c.exited),
     }));
-  });
+  } finally {
+    for (const t of ['membership_changes', 'membership_step', 'membership_holdout', 'membership_apply'])
+      await wh.run(`DROP TABLE IF EXISTS ${t}`);
+  }
+}
+
+/**
+ * The temp tables the writes read (membership_step, membership_apply, membership_changes), staged and committed
+ * before the transaction: DuckDB scans a table written in the open transaction on one thread (scale 1, first night:
+ * the members' insert 2.54 -> 0.88 s, the history's 1.62 -> 0.55 s). Returns whether nothing is stored in scope yet.
+ */
+async function stageMembership(
+  wh: Warehouse,
+  asOf: Date,
+  inScope: (audience: string) => string,
+  options: StoreOptions,
+): Promise<boolean> {
+  if (options.heldSegments?.length)
+    await wh.run(`DELETE FROM ${sqlIdent(EVALUATED)} m WHERE NOT ${inScope('m.audience')}`);
+  await markHoldouts(wh, options.holdouts);
+  await compareWithOpen(wh, asOf, inScope('audience'));
+  const firstRun = await noneStored(wh, inScope('m.audience'));
+  if (!firstRun) await stageMemberDiff(wh, inScope('m.audience'));
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE membership_changes AS
+     SELECT audience, COALESCE(any_value(segment) FILTER (WHERE evaluated), ${segmentOfSql('audience')}) AS segment,
+            count(*) FILTER (WHERE evaluated) AS members,
+            count(*) FILTER (WHERE evaluated AND open_side IS NULL) AS entered,
+            count(*) FILTER (WHERE NOT evaluated) AS exited
+     FROM membership_step GROUP BY audience`,
+  );
+  return firstRun;
 }
 
 /**
@@ -106,14 +126,13 @@ async function compareWithOpen(wh: Warehouse, asOf: Date, scope: string): Promis
 }
 
 /**
- * audience_members := the evaluated rows of membership_step (in scope), with the minimum of writes, in one full
- * join: rows to delete (left), insert (entered) or update (attributes, entered_at, segment or side changed). Only
- * those rows are written: most members are unchanged night to night. The evaluation holds one row per (audience,
- * customer_id) (every segment's query groups by both), so the writes keep audience_members at one row per key
- * without an index (0039).
+ * membership_apply: what makes audience_members equal to the evaluated rows of membership_step (in scope), with the
+ * minimum of writes, in one full join: rows to delete (left), insert (entered) or update (attributes, entered_at,
+ * segment or side changed). Only those rows are written: most members are unchanged night to night. The evaluation
+ * holds one row per (audience, customer_id) (every segment's query groups by both), so the writes keep
+ * audience_members at one row per key without an index (0039).
  */
-async function applyMemberDiff(wh: Warehouse, scope: string): Promise<void> {
-  if (await noneStored(wh, scope)) return insertEvaluated(wh);
+async function stageMemberDiff(wh: Warehouse, scope: string): Promise<void> {
   await wh.run(
     `CREATE OR REPLACE TEMP TABLE membership_apply AS
      SELECT coalesce(d.audience, m.audience) AS audience, coalesce(d.customer_id, m.customer_id) AS customer_id,
@@ -126,6 +145,11 @@ async function applyMemberDiff(wh: Warehouse, scope: string): Promise<void> {
         OR m.segment <> d.segment OR m.entered_at <> d.entered_at OR m.side IS DISTINCT FROM d.side
         OR CAST(m.attributes AS VARCHAR) IS DISTINCT FROM CAST(d.attributes AS VARCHAR)`,
   );
+}
+
+/** Writes membership_apply; on the first run (nothing stored in scope) every evaluated row is an insert. */
+async function applyMemberDiff(wh: Warehouse, firstRun: boolean): Promise<void> {
+  if (firstRun) return insertEvaluated(wh);
   await wh.run(
     `DELETE FROM audience_members m USING membership_apply a
      WHERE a.op = 'delete' AND m.audience = a.audience AND m.customer_id = a.customer_id`,
@@ -136,7 +160,6 @@ async function applyMemberDiff(wh: Warehouse, scope: string): Promise<void> {
      FROM membership_apply a WHERE a.op = 'update' AND m.audience = a.audience AND m.customer_id = a.customer_id`,
   );
   await insertEvaluated(wh, "membership_apply WHERE op = 'insert'");
-  await wh.run('DROP TABLE membership_apply');
 }
 
 /** Whether audience_members holds no row in scope (the first run): then every evaluated row is an insert. */
