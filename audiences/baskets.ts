@@ -42,9 +42,8 @@ export function minesBaskets(def: SegmentDefinition): boolean {
  * Brings basket_lines, basket_pairs and basket_products to the completed orders placed at or before T, in one
  * transaction. Empty tables (the first run) or `full` (--full-refresh) count every basket directly; otherwise
  * only the orders whose basket changed move the counts. What the writes read is staged in temp tables first,
- * committed before the transaction: DuckDB scans a table written in the open transaction on one thread (scale-1
- * recount, three statements: the lines' insert 1.85 -> 0.98 s, the pairs' 3.15 -> 1.70 s, CPU 1.86 -> 1.95 s and
- * 4.03 -> 3.39 s).
+ * committed before the transaction (Warehouse.transaction: scale-1 recount, the lines' insert 1.85 -> 0.98 s, the
+ * pairs' 3.15 -> 1.70 s, CPU 1.86 -> 1.95 s and 4.03 -> 3.39 s).
  */
 export async function refreshBaskets(wh: Warehouse, asOf: Date, full = false): Promise<BasketRefresh> {
   const recounting =

@@ -75,8 +75,8 @@ export async function storeMembership(
 
 /**
  * The temp tables the writes read (membership_step, membership_apply, membership_changes), staged and committed
- * before the transaction: DuckDB scans a table written in the open transaction on one thread (scale 1, first night:
- * the members' insert 2.54 -> 0.88 s, the history's 1.62 -> 0.55 s). Returns whether nothing is stored in scope yet.
+ * before the transaction (Warehouse.transaction: scale 1, first night, the members' insert 2.54 -> 0.88 s, the
+ * history's 1.62 -> 0.55 s). Returns whether nothing is stored in scope yet.
  */
 async function stageMembership(
   wh: Warehouse,

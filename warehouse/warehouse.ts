@@ -93,7 +93,10 @@ export class Warehouse {
     return value === null || value === undefined ? 0 : Number(value);
   }
 
-  /** Runs fn in a transaction: all of it lands, or none of it. Not re-entrant. */
+  /**
+   * Runs fn in a transaction: all of it lands, or none of it. Not re-entrant. A table written inside it (a temp table
+   * too) is scanned on one thread until the commit: stage what the writes read before it, committed.
+   */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     await this.connection.run('BEGIN TRANSACTION');
     try {
