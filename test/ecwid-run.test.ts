@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EcwidConfig, ecwidConfig } from '../connectors/sources/ecwid/config.ts';
 import { pullEcwid } from '../connectors/sources/ecwid/pull.ts';
@@ -72,8 +72,11 @@ describe('retarget run --sources ecwid', () => {
 
   it('a run killed mid-pull (SIGKILL) resumes: nothing lost, nothing doubled', async () => {
     const s = box({ pagesPerCommit: 1 });
+    const tmp = join(s.dir, 'tmp');
+    mkdirSync(tmp);
     const run = startCli(['--config', s.config, 'run', '--sources', 'ecwid', '--as-of', AS_OF], {
       ...env(),
+      TMPDIR: tmp,
       RETARGET_TEST_HOLD_AT: 'commit:ecwid/orders/2',
     });
     await run.waitFor(/holding at commit:ecwid\/orders\/2/, 60_000);
@@ -81,8 +84,15 @@ describe('retarget run --sources ecwid', () => {
     await run.done;
     const partial = await withDb(s.db, (wh) => wh.scalar('SELECT count(*) FROM orders'));
     expect(partial).toBe(100);
+    // The killed run left its pages (customer data) beside the database, not in the system temp folder.
+    const pages = join(dirname(s.db), `.${basename(s.db)}.ecwid-pages`);
+    expect(readdirSync(pages).filter((f) => f.startsWith('orders-')).length).toBeGreaterThan(0);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('retarget-'))).toEqual([]);
+    // Nothing the killed run left is read again: a leftover that is not a page would fail the next run.
+    for (const f of readdirSync(pages)) writeFileSync(join(pages, f), 'not a page\n');
     const again = await cli(['--config', s.config, 'run', '--sources', 'ecwid', '--as-of', AS_OF], env());
     expect(again.code, again.stderr).toBe(0);
+    expect(existsSync(pages)).toBe(false);
     // The same store pulled in one go.
     const fresh = join(s.dir, 'fresh.duckdb');
     const wh = await Warehouse.open({ path: fresh });

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -121,6 +124,22 @@ describe('GA4 Data API source against a local gRPC GA4', () => {
       ['wishlists', '2026-11-11', '2026-11-20', '2026-11-20'],
     ]);
     expect(r.quota?.tokensPerDayRemaining).toBe(200_000 - fake.tokensConsumed);
+  });
+
+  it('leaves no scratch pages beside the database, and removes those a killed run left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'retarget-ga4-pages-'));
+    const db = await Warehouse.open({ path: join(dir, 'shop.duckdb') });
+    const scratch = join(dir, '.shop.duckdb.ga4-pages');
+    mkdirSync(scratch);
+    writeFileSync(join(scratch, 'ga4_stage_1_1_1.txt'), 'a page a killed run left');
+    try {
+      const r = await pullGa4DataApi(db, config, { runId: 'r1', asOf: AS_OF });
+      expect(r.rowsLoaded).toBeGreaterThan(0);
+      expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('loads wishlist adds without a product when the property has no item id dimension', async () => {

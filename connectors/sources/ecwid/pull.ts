@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ingestRelation } from '../../../warehouse/ingest.ts';
 import { sqlIdent } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import type { LoadSummary } from '../contract.ts';
+import { openScratch, removeScratch } from '../scratch.ts';
 import { type AdoptionResult, adoptRegisteredGuests } from '../store-records.ts';
 import { ChunkFile } from './chunks.ts';
 import { EcwidClient } from './client.ts';
@@ -49,6 +47,9 @@ export interface EcwidPullReport {
   warnings: string[];
 }
 
+/** The scratch folder (../scratch.ts) of the pages being loaded: customer data. */
+const ECWID_PAGES = 'ecwid-pages';
+
 export async function pullEcwid(
   wh: Warehouse,
   config: EcwidConfig,
@@ -56,7 +57,7 @@ export async function pullEcwid(
 ): Promise<EcwidPullReport> {
   const started = performance.now();
   const client = new EcwidClient({ ...config, sleep: options.sleep });
-  const dir = mkdtempSync(join(tmpdir(), 'retarget-ecwid-'));
+  const dir = openScratch(wh, ECWID_PAGES);
   const categories = `ecwid_categories_${process.pid}`;
   const warnings: string[] = [];
   try {
@@ -87,8 +88,8 @@ export async function pullEcwid(
       warnings,
     };
   } finally {
+    removeScratch(wh, ECWID_PAGES);
     await wh.run(`DROP TABLE IF EXISTS ${sqlIdent(categories)}`);
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,6 @@
 import { IngestError, ingestRelation } from '../../../warehouse/ingest.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
+import { removeScratch } from '../scratch.ts';
 import {
   callGa4,
   createGa4Client,
@@ -14,7 +15,7 @@ import { addDays, dayChunks, isoDay } from './dates.ts';
 import { type Ga4Logger, type Ga4RunContext, silentLogger } from './log.ts';
 import { checkFieldsExist, propertyFields, wishlistItemDimension } from './metadata.ts';
 import { type ResolvedReport, resolveReport } from './reports.ts';
-import { DATA_API_SOURCE, ReportStage } from './stage.ts';
+import { DATA_API_SOURCE, GA4_PAGES, ReportStage } from './stage.ts';
 import { markPulled, pulledThrough } from './state.ts';
 
 export interface Ga4QuotaSnapshot {
@@ -133,6 +134,7 @@ export async function pullGa4DataApi(
     if (!(err instanceof Ga4QuotaExhausted)) throw err;
     result.stopped = { reason: 'quota', message: err.message };
   } finally {
+    removeScratch(wh, GA4_PAGES);
     if (!ctx.client) await client.close();
   }
   if (result.stopped)

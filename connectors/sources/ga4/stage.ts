@@ -1,10 +1,13 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqlIdent, sqlString } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
+import { scratchDir } from '../scratch.ts';
 import type { RunReportResponse } from './client.ts';
 import type { ResolvedReport } from './reports.ts';
+
+/** The scratch folder (../scratch.ts) of the pages being loaded, removed when a pull ends. */
+export const GA4_PAGES = 'ga4-pages';
 
 /** Source label of Data API rows in `events`. */
 export const DATA_API_SOURCE = 'ga4_data_api';
@@ -68,7 +71,7 @@ export class ReportStage {
       }
       lines[i] = line;
     }
-    const file = join(tmpdir(), `${this.table}_${++pageCounter}.txt`);
+    const file = join(scratchDir(this.wh, GA4_PAGES), `${this.table}_${++pageCounter}.txt`);
     writeFileSync(file, lines.join('\n'), { mode: 0o600 });
     try {
       const columns = Array.from({ length: width }, (_, i) => `c${i}: 'VARCHAR'`).join(', ');

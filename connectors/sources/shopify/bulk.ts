@@ -1,10 +1,8 @@
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { type ShopifyApi, ShopifyApiError, sleep } from './client.ts';
 import type { ShopifyConfig } from './config.ts';
 
@@ -52,20 +50,8 @@ export interface BulkResult {
   dispose(): void;
 }
 
-/**
- * Where results are downloaded: a folder beside the database (which holds the same data, with the same owner-only
- * rights), emptied when an object's pull starts (clearDownloads), so a result a killed run left behind, customer
- * data, does not outlive the next run.
- */
-export function downloadsDir(wh: Warehouse): string {
-  return wh.path === ':memory:'
-    ? join(tmpdir(), `retarget-shopify-${process.pid}`)
-    : join(dirname(wh.path), '.shopify-downloads');
-}
-
-export function clearDownloads(wh: Warehouse): void {
-  rmSync(downloadsDir(wh), { recursive: true, force: true });
-}
+/** The scratch folder (../scratch.ts) results are downloaded to, emptied when each object's pull starts and ends. */
+export const SHOPIFY_DOWNLOADS = 'shopify-downloads';
 
 export async function runBulkQuery(
   api: ShopifyApi,
@@ -92,7 +78,6 @@ export async function runBulkQuery(
   const objectCount = Number(done.objectCount ?? 0);
   if (!done.url)
     return { operationId: done.id, objectCount, file: null, bytes: 0, waitMs, downloadMs: 0, dispose() {} };
-  mkdirSync(downloads, { recursive: true, mode: 0o700 });
   const dir = mkdtempSync(join(downloads, 'bulk-'));
   const dispose = () => rmSync(dir, { recursive: true, force: true });
   try {

@@ -2,8 +2,9 @@ import { sqlIdent, sqlString } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import type { SourceLoadContext } from '../contract.ts';
 import { advanceCursor, readCursor } from '../cursors.ts';
+import { scratchDir } from '../scratch.ts';
 import { deleteStoreRecords, type StoreTable } from '../store-records.ts';
-import { downloadsDir, runBulkQuery } from './bulk.ts';
+import { runBulkQuery, SHOPIFY_DOWNLOADS } from './bulk.ts';
 import type { ShopifyApi } from './client.ts';
 import type { ShopifyConfig } from './config.ts';
 import { gidTail, idScanQuery, type ShopifyObject } from './objects.ts';
@@ -52,7 +53,14 @@ export async function scanDeletions(
   const table: StoreTable = object.name === 'customers' ? 'customers' : 'orders';
   const key = table === 'customers' ? 'customer_id' : 'order_id';
   const query = idScanQuery(object);
-  const bulk = await runBulkQuery(api, config, `${object.name} ids`, query, ctx.log, downloadsDir(wh));
+  const bulk = await runBulkQuery(
+    api,
+    config,
+    `${object.name} ids`,
+    query,
+    ctx.log,
+    scratchDir(wh, SHOPIFY_DOWNLOADS),
+  );
   const ids = `shopify_ids_${process.pid}_${++scanCounter}`;
   try {
     const read = bulk.file

@@ -3,7 +3,8 @@ import { sqlIdent, sqlString } from '../../../warehouse/values.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import type { LoadSummary, SourceLoadContext } from '../contract.ts';
 import { advanceCursor, readCursor } from '../cursors.ts';
-import { type BulkResult, downloadsDir, runBulkQuery } from './bulk.ts';
+import { scratchDir } from '../scratch.ts';
+import { type BulkResult, runBulkQuery, SHOPIFY_DOWNLOADS } from './bulk.ts';
 import type { ShopifyApi } from './client.ts';
 import type { ShopifyConfig } from './config.ts';
 import { bulkQuery, gidTail, SCANNED, type ShopifyObject } from './objects.ts';
@@ -68,7 +69,14 @@ export async function pullObject(
     skipped: 0,
   };
   const query = bulkQuery(object, since);
-  const bulk = await runBulkQuery(api, config, object.name, query, ctx.log, downloadsDir(wh));
+  const bulk = await runBulkQuery(
+    api,
+    config,
+    object.name,
+    query,
+    ctx.log,
+    scratchDir(wh, SHOPIFY_DOWNLOADS),
+  );
   try {
     result.objects = bulk.objectCount;
     result.bytes = bulk.bytes;

@@ -6,8 +6,9 @@ import type {
   SourceLoadContext,
   SourceLoadResult,
 } from '../contract.ts';
+import { openScratch, removeScratch } from '../scratch.ts';
 import { adoptRegisteredGuests } from '../store-records.ts';
-import { clearDownloads } from './bulk.ts';
+import { SHOPIFY_DOWNLOADS } from './bulk.ts';
 import { createShopifyApi } from './client.ts';
 import { type ShopifyConfig, type ShopifySettings, shopifyConfig, shopifySettingsSchema } from './config.ts';
 import { type DeletionScan, scanDeletions, scanDue } from './deletions.ts';
@@ -55,7 +56,20 @@ async function loadObject(
   name: ShopifyObjectName,
   ctx: SourceLoadContext,
 ): Promise<SourceLoadResult> {
-  clearDownloads(wh);
+  openScratch(wh, SHOPIFY_DOWNLOADS);
+  try {
+    return await pullAndScan(wh, config, name, ctx);
+  } finally {
+    removeScratch(wh, SHOPIFY_DOWNLOADS);
+  }
+}
+
+async function pullAndScan(
+  wh: Warehouse,
+  config: ShopifyConfig,
+  name: ShopifyObjectName,
+  ctx: SourceLoadContext,
+): Promise<SourceLoadResult> {
   const api = createShopifyApi(config, ctx.log);
   const object = SHOPIFY_OBJECTS[name];
   const pull = await pullObject(wh, api, config, object, ctx);
