@@ -10,9 +10,10 @@ const inMemory = new WeakMap<Warehouse, Map<string, string>>();
  * A source's scratch folder, for pages and downloads of customer data on their way into DuckDB: beside the
  * database, which receives the same data, as `.<database file>.<name>`, readable by the owner only. Not in the
  * shared system temp folder: there a fixed file name could be a link another user planted, and what a killed run
- * left was never removed. The source empties it when its pull starts (openScratch), so what a killed run left
- * does not outlive the next run. An in-memory database has no folder of its own: its scratch is a fresh folder
- * under the system temp folder.
+ * left was never removed. A pull removes it when it ends (removeScratch); one whose file names repeat across runs
+ * also empties it when it starts (openScratch), so what a killed run left is never read and does not outlive the
+ * next run. An in-memory database has no folder of its own: its scratch is a fresh folder under the system temp
+ * folder.
  */
 export function scratchDir(wh: Warehouse, name: string): string {
   if (wh.path !== ':memory:') {
