@@ -114,6 +114,24 @@ process.stdout.write(JSON.stringify(native));
     const { stdout } = await exec(process.execPath, [probe], { cwd: resolve('.') });
     expect(JSON.parse(stdout)).toEqual([]);
   });
+
+  it('a command that sends nothing loads no ad platform or GA4 SDK (each loads on first use)', async () => {
+    const probe = join(work, 'probe-sdk.mjs');
+    writeFileSync(
+      probe,
+      `import { createRequire } from 'node:module';
+import { register } from ${JSON.stringify(resolve('node_modules/tsx/dist/esm/api/index.mjs'))};
+register();
+const { main } = await import(${JSON.stringify(resolve('pipelines/cli/main.ts'))});
+const code = await main(['node', 'retarget', '--config', ${JSON.stringify(config)}, 'sql', 'SELECT 1']);
+const sdks = /facebook-nodejs-business-sdk|@google-ads|@google-analytics|google-gax|@grpc/;
+const loaded = Object.keys(createRequire(import.meta.url).cache).filter((p) => sdks.test(p));
+process.stderr.write(JSON.stringify({ code, loaded: loaded.length, first: loaded[0] }));
+`,
+    );
+    const { stderr } = await exec(process.execPath, [probe], { cwd: resolve('.') });
+    expect(JSON.parse(stderr)).toEqual({ code: 0, loaded: 0 });
+  });
 });
 
 describe('names the data has never seen are errors or warnings, never a silent zero', () => {

@@ -1,4 +1,6 @@
+import { FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import { describe, expect, it } from 'vitest';
+import { GRAPH_VERSION_BYTES } from '../connectors/destinations/meta/batches.ts';
 import { metaConfigFromEnv } from '../connectors/destinations/meta/config.ts';
 import { forgetMetaAudience } from '../connectors/destinations/meta/destination.ts';
 import {
@@ -131,6 +133,8 @@ describe('Meta destination: syncing audiences', () => {
     const deletes = t.fake.uploads.filter((u) => u.method === 'DELETE');
     expect(deletes.length).toBeGreaterThan(1);
     expect(deletes.every((u) => u.status === 200 && u.urlBytes <= maxUrlBytes)).toBe(true);
+    // Batches are sized with a bound on the Graph version in the path, not the SDK's own: it must hold.
+    expect(FacebookAdsApi.VERSION.length).toBeLessThanOrEqual(GRAPH_VERSION_BYTES);
     expect(deletes.map((u) => u.batchSeq)).toEqual(deletes.map((_, i) => i + 1));
     expect(deletes.map((u) => u.last)).toEqual(deletes.map((_, i) => i === deletes.length - 1));
     expect(deletes.reduce((n, u) => n + u.rows, 0)).toBe(120);

@@ -1,5 +1,4 @@
-import { IngestionServiceClient, protos, UserListServiceClient } from '@google-ads/datamanager';
-import * as grpc from '@grpc/grpc-js';
+import type { IngestionServiceClient, UserListServiceClient } from '@google-ads/datamanager';
 import type { GoogleAdsConfig } from './config.ts';
 import { DataManagerApiError, toApiError } from './errors.ts';
 
@@ -20,34 +19,56 @@ export interface RequestStatus {
   matchRateRange?: string;
 }
 
-const CONTACT_ID = protos.google.ads.datamanager.v1.IngestedUserListInfo.UploadKeyType.CONTACT_ID;
 const GRANTED = { adUserData: 'CONSENT_GRANTED', adPersonalization: 'CONSENT_GRANTED' } as const;
 const ACCOUNT = (id: string) => ({ accountId: id, accountType: 'GOOGLE_ADS' as const });
 
+interface Clients {
+  ingestion: IngestionServiceClient;
+  lists: UserListServiceClient;
+  contactId: number;
+}
+
+/**
+ * Google's clients, made on first use: the SDK and gRPC take about 0.3 s to load, which every command paid when they
+ * were imported with the destination's definition.
+ */
+async function makeClients(config: GoogleAdsConfig): Promise<Clients> {
+  const [sdk, grpc] = await Promise.all([import('@google-ads/datamanager'), import('@grpc/grpc-js')]);
+  const [host, port] = config.endpoint ? config.endpoint.split(':') : [];
+  const options = {
+    ...(host ? { apiEndpoint: host, port: Number(port) } : {}),
+    // Plaintext and no Google auth: universeDomain set so the client never probes for credentials.
+    ...(config.insecure
+      ? { sslCreds: grpc.credentials.createInsecure(), universeDomain: 'googleapis.com' }
+      : {}),
+  };
+  return {
+    ingestion: new sdk.IngestionServiceClient(options),
+    lists: new sdk.UserListServiceClient(options),
+    contactId: sdk.protos.google.ads.datamanager.v1.IngestedUserListInfo.UploadKeyType.CONTACT_ID,
+  };
+}
+
 export class DataManagerApi {
-  private readonly ingestion: IngestionServiceClient;
-  private readonly lists: UserListServiceClient;
+  private made?: Promise<Clients>;
   private readonly parent: string;
 
   constructor(
     private readonly config: GoogleAdsConfig,
     private readonly log: (m: string) => void,
   ) {
-    const [host, port] = config.endpoint ? config.endpoint.split(':') : [];
-    const options = {
-      ...(host ? { apiEndpoint: host, port: Number(port) } : {}),
-      // Plaintext and no Google auth: universeDomain set so the client never probes for credentials.
-      ...(config.insecure
-        ? { sslCreds: grpc.credentials.createInsecure(), universeDomain: 'googleapis.com' }
-        : {}),
-    };
-    this.ingestion = new IngestionServiceClient(options);
-    this.lists = new UserListServiceClient(options);
     this.parent = `accountTypes/GOOGLE_ADS/accounts/${config.customerId}`;
   }
 
+  private clients(): Promise<Clients> {
+    this.made ??= makeClients(this.config);
+    return this.made;
+  }
+
   async close(): Promise<void> {
-    await Promise.all([this.ingestion.close(), this.lists.close()]);
+    if (!this.made) return;
+    const { ingestion, lists } = await this.made;
+    await Promise.all([ingestion.close(), lists.close()]);
   }
 
   private get callOptions() {
@@ -69,16 +90,18 @@ export class DataManagerApi {
   /** The id of the user list named `displayName`, or undefined (finds a list created by a run that crashed). */
   async findList(displayName: string): Promise<string | undefined> {
     const filter = `display_name = "${displayName.replace(/["\\]/g, '\\$&')}"`;
+    const { lists: client } = await this.clients();
     const [lists] = await this.retrying('ListUserLists', () =>
-      this.lists.listUserLists({ parent: this.parent, filter }, { ...this.callOptions, autoPaginate: true }),
+      client.listUserLists({ parent: this.parent, filter }, { ...this.callOptions, autoPaginate: true }),
     );
     const id = lists?.find((l) => l.displayName === displayName)?.id;
     return id == null ? undefined : String(id);
   }
 
   async createList(displayName: string, description: string): Promise<string> {
+    const { lists, contactId } = await this.clients();
     const [list] = await this.retrying('CreateUserList', () =>
-      this.lists.createUserList(
+      lists.createUserList(
         {
           parent: this.parent,
           userList: {
@@ -86,7 +109,7 @@ export class DataManagerApi {
             description,
             membershipDuration: { seconds: this.config.membershipDays * 86_400 },
             ingestedUserListInfo: {
-              uploadKeyTypes: [CONTACT_ID],
+              uploadKeyTypes: [contactId],
               contactIdInfo: { dataSourceType: 'DATA_SOURCE_TYPE_FIRST_PARTY' },
             },
           },
@@ -101,8 +124,9 @@ export class DataManagerApi {
 
   /** Adds members (consent granted, terms accepted, HEX); returns the request id. */
   async ingest(listId: string, members: MemberIdentifiers[]): Promise<string> {
+    const { ingestion } = await this.clients();
     const [res] = await this.retrying('IngestAudienceMembers', () =>
-      this.ingestion.ingestAudienceMembers({
+      ingestion.ingestAudienceMembers({
         destinations: [this.destination(listId)],
         audienceMembers: members.map((m) => ({ userData: m, consent: GRANTED })),
         consent: GRANTED,
@@ -115,8 +139,9 @@ export class DataManagerApi {
 
   /** Removes members by the identifiers that were sent for them; returns the request id. */
   async remove(listId: string, members: MemberIdentifiers[]): Promise<string> {
+    const { ingestion } = await this.clients();
     const [res] = await this.retrying('RemoveAudienceMembers', () =>
-      this.ingestion.removeAudienceMembers({
+      ingestion.removeAudienceMembers({
         destinations: [this.destination(listId)],
         audienceMembers: members.map((m) => ({ userData: m })),
         encoding: 'HEX',
@@ -126,8 +151,9 @@ export class DataManagerApi {
   }
 
   async requestStatus(requestId: string): Promise<RequestStatus> {
+    const { ingestion } = await this.clients();
     const [res] = await this.retrying('RetrieveRequestStatus', () =>
-      this.ingestion.retrieveRequestStatus({ requestId }),
+      ingestion.retrieveRequestStatus({ requestId }),
     );
     const s = res.requestStatusPerDestination?.[0];
     const counts =

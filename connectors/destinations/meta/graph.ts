@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
+import type { AdAccount, FacebookAdsApi } from 'facebook-nodejs-business-sdk';
 import pRetry, { AbortError } from 'p-retry';
 import { readAck, type UploadAck } from './ack.ts';
 import type { MetaConfig } from './config.ts';
@@ -30,30 +30,53 @@ interface AudiencePage extends Iterable<unknown> {
   next(): Promise<AudiencePage>;
 }
 
-let activeGraphUrl = 'https://graph.facebook.com';
-let graphRedirected = false;
+type Sdk = typeof import('facebook-nodejs-business-sdk');
 
-/** The SDK reads its host from the static getter FacebookAdsApi.GRAPH, which has no setter but is configurable. */
+/** The SDK's classes and this client's API instance. */
+interface Connection {
+  api: FacebookAdsApi;
+  AdAccount: typeof AdAccount;
+}
+
+let sdk: Promise<Sdk> | undefined;
+let activeGraphUrl = 'https://graph.facebook.com';
+
+/**
+ * The SDK, loaded on first use: it takes about 0.3 s to load, which every command paid when it came with the
+ * destination's definition. It reads its host from the static getter FacebookAdsApi.GRAPH, which has no setter
+ * but is configurable: redirected once, to the URL the current request's client set (useGraphUrl).
+ */
+function loadSdk(): Promise<Sdk> {
+  sdk ??= import('facebook-nodejs-business-sdk').then((m) => {
+    Object.defineProperty(m.FacebookAdsApi, 'GRAPH', { get: () => activeGraphUrl, configurable: true });
+    return m;
+  });
+  return sdk;
+}
+
 function useGraphUrl(url: string): void {
   activeGraphUrl = url;
-  if (!graphRedirected) {
-    Object.defineProperty(FacebookAdsApi, 'GRAPH', { get: () => activeGraphUrl, configurable: true });
-    graphRedirected = true;
-  }
 }
 
 /** Every Graph call goes through the official SDK, retried on throttling and transient failures. */
 export class MetaGraph {
-  private readonly api: FacebookAdsApi;
+  private connection?: Promise<Connection>;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
     private readonly config: MetaConfig,
     private readonly log: (message: string) => void = () => {},
   ) {
-    // The third argument turns off the SDK's crash reporter (it would hook uncaughtException and post to Graph).
-    this.api = FacebookAdsApi.init(config.accessToken, 'en_US', false);
     this.sleep = config.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  private connect(): Promise<Connection> {
+    this.connection ??= loadSdk().then(({ FacebookAdsApi, AdAccount }) => ({
+      // The third argument turns off the SDK's crash reporter (it would hook uncaughtException and post to Graph).
+      api: FacebookAdsApi.init(this.config.accessToken, 'en_US', false),
+      AdAccount,
+    }));
+    return this.connection;
   }
 
   /**
@@ -62,9 +85,9 @@ export class MetaGraph {
    * first, so the retry, or the next run, adopts it instead of leaving an empty orphan.
    */
   async ensureAudience(name: string, description: string): Promise<{ id: string; adopted: boolean }> {
-    return this.call('find or create audience', async () => {
+    return this.call('find or create audience', async (connection) => {
       try {
-        this.directory ??= await this.listAudiences();
+        this.directory ??= await this.listAudiences(connection);
         const ids = this.directory.get(name) ?? [];
         if (ids.length > 1) {
           throw new MetaApiError(
@@ -74,7 +97,7 @@ export class MetaGraph {
           );
         }
         if (ids[0]) return { id: ids[0], adopted: true };
-        const id = await this.createAudience(name, description);
+        const id = await this.createAudience(connection, name, description);
         this.directory.set(name, [id]);
         return { id, adopted: false };
       } catch (err) {
@@ -87,8 +110,8 @@ export class MetaGraph {
   /** Audience ids by name, read once per sync: GET act_X/customaudiences?fields=id,name, every page. */
   private directory: Map<string, string[]> | undefined;
 
-  private async listAudiences(): Promise<Map<string, string[]>> {
-    const account = new AdAccount(`act_${this.config.adAccountId}`, {}, undefined, this.api);
+  private async listAudiences({ api, AdAccount }: Connection): Promise<Map<string, string[]>> {
+    const account = new AdAccount(`act_${this.config.adAccountId}`, {}, undefined, api);
     const byName = new Map<string, string[]>();
     let page = (await account.getCustomAudiences(['id', 'name'], {
       limit: AUDIENCES_PER_PAGE,
@@ -110,8 +133,12 @@ export class MetaGraph {
   }
 
   /** Creates a customer-list Custom Audience and returns its id. */
-  private async createAudience(name: string, description: string): Promise<string> {
-    const account = new AdAccount(`act_${this.config.adAccountId}`, {}, undefined, this.api);
+  private async createAudience(
+    { api, AdAccount }: Connection,
+    name: string,
+    description: string,
+  ): Promise<string> {
+    const account = new AdAccount(`act_${this.config.adAccountId}`, {}, undefined, api);
     const created = await account.createCustomAudience(['id'], {
       name,
       description,
@@ -140,10 +167,10 @@ export class MetaGraph {
     const label = `${kind} batch ${session.batch_seq} (${rows.length} rows)`;
     const path = [audienceId, kind === 'replace' ? 'usersreplace' : 'users'];
     const sent = { audienceId, sessionId: session.session_id, rows: rows.length, receivedBefore };
-    return this.call(label, async () => {
+    return this.call(label, async ({ api }) => {
       // A fresh params object per attempt: the SDK adds the token to the one it is given.
       const params = { payload: { schema: META_SCHEMA, data: rows }, session };
-      const answer = await this.api.call<unknown>(kind === 'remove' ? 'DELETE' : 'POST', path, params);
+      const answer = await api.call<unknown>(kind === 'remove' ? 'DELETE' : 'POST', path, params);
       const read = readAck(answer, sent);
       if ('problem' in read) {
         throw new MetaApiError(`Meta's answer does not acknowledge the batch: ${read.problem}`, {
@@ -162,14 +189,15 @@ export class MetaGraph {
   private unavailable = false;
 
   /** Runs one Graph request with exponential backoff + jitter, honouring Meta's time-to-regain-access. */
-  private async call<T>(label: string, request: () => Promise<T>): Promise<T> {
+  private async call<T>(label: string, request: (connection: Connection) => Promise<T>): Promise<T> {
+    const connection = await this.connect();
     const retry = this.unavailable ? { ...this.config.retry, retries: 0 } : this.config.retry;
     useGraphUrl(this.config.graphUrl);
     return pRetry(
       async () => {
         useGraphUrl(this.config.graphUrl);
         try {
-          const result = await request();
+          const result = await request(connection);
           this.unavailable = false;
           return result;
         } catch (err) {
