@@ -220,7 +220,15 @@ describe('migration 0041 on a database an older retarget wrote', () => {
         },
       ]);
       expect(await upgraded.json('SELECT * FROM products')).toEqual([
-        { product_id: 'p1', name: 'Mug', category: 'kitchen', brand: 'B', price: '5.0000', currency: 'EUR' },
+        {
+          product_id: 'p1',
+          name: 'Mug',
+          category: 'kitchen',
+          brand: 'B',
+          price: '5.0000',
+          currency: 'EUR',
+          exported_at: null,
+        },
       ]);
       expect(await upgraded.scalar('SELECT count(*) FROM order_items')).toBe(2);
       // The views bind to the new tables.

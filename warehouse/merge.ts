@@ -4,10 +4,11 @@ import type { Warehouse } from './warehouse.ts';
 
 /**
  * Merges a staged batch (ingest.ts) into its raw table. For keyed tables the newest row for a key wins: the
- * newer export time of its file, then (same file) the later row. Customers also carry their version across
- * loads, so an older file read later never overrides a newer record, and never brings back consent. The keyed
- * tables have no primary-key index (migration 0041: in DuckDB it cost more than the whole rest of their load):
- * the merge itself keeps one row per key, deleting the stored rows its winners replace, then inserting them.
+ * newer export time of its file, then (same file) the later row. Stored rows keep their export time, so an older
+ * file read later never overrides a newer row; customers carry their version (their own `updated_at`, else that
+ * export time) and never get consent back from an old record. The keyed tables have no primary-key index
+ * (migration 0041: in DuckDB it cost more than the whole rest of their load): the merge itself keeps one row per
+ * key, deleting the stored rows its winners replace, then inserting them.
  */
 
 /** When a source (e.g. a file) was exported. */
@@ -34,19 +35,18 @@ export async function merge(
 ): Promise<number> {
   const key = spec.key.map(sqlIdent).join(', ');
   switch (spec.merge) {
-    case 'upsert': {
-      // Every key of the batch has a winner (the batch's newest row), which replaces the stored row.
-      const replace = (rows: string) =>
-        replaceRows(wh, spec, `SELECT DISTINCT ${key} FROM ${sqlIdent(staging)} WHERE _reason IS NULL`, rows);
-      // Export times order a key's rows in the batch (and version customers); without repeats they decide nothing.
-      if (!spec.versioned && !repeats)
-        return replace(`SELECT ${columns(spec)} FROM ${sqlIdent(staging)} WHERE _reason IS NULL`);
+    case 'upsert':
+      // Export times order a key's rows in the batch, and the batch's newest row against the stored one.
       return withSourceTimes(wh, staging, times, (good) =>
         spec.versioned
           ? mergeCustomers(wh, spec, good, repeats !== false, `${staging}_new`)
-          : replace(`SELECT ${columns(spec)} ${good} QUALIFY ${newestFirst(key, '_exported_at')} = 1`),
+          : replaceOlderRows(
+              wh,
+              spec,
+              `SELECT ${columns(spec)}, _exported_at AS exported_at ${good}
+               ${repeats ? `QUALIFY ${newestFirst(key, '_exported_at')} = 1` : ''}`,
+            ),
       );
-    }
     case 'events':
       return mergeEvents(wh, spec, sqlIdent(staging), `${staging}_seen`, repeats);
     case 'distinct':
@@ -74,18 +74,49 @@ function columns(spec: TableSpec): string {
  */
 async function replaceRows(wh: Warehouse, spec: TableSpec, keys: string, rows: string): Promise<number> {
   const table = sqlIdent(spec.name);
-  if (await hasRows(wh, spec.name)) {
-    const match = spec.key.map((k) => `${table}.${sqlIdent(k)} = k.${sqlIdent(k)}`).join(' AND ');
-    await wh.run(`DELETE FROM ${table} USING (${keys}) k WHERE ${match}`);
-  }
+  if (await hasRows(wh, spec.name))
+    await wh.run(`DELETE FROM ${table} USING (${keys}) k WHERE ${keysMatch(spec, table, 'k')}`);
+  return insertRows(wh, spec, rows);
+}
+
+/**
+ * Writes `winners` (SQL yielding at most one row per key, in the table's column order, `exported_at` last) over the
+ * stored rows, except where a stored row came from a later export: an older file read after a newer one (arriving
+ * late, or re-read after a copy or a touch while its name keeps its date) leaves the newer row as it is. A stored
+ * row without an export time (loaded before migration 0051) is replaced by any version.
+ */
+async function replaceOlderRows(wh: Warehouse, spec: TableSpec, winners: string): Promise<number> {
+  const table = sqlIdent(spec.name);
+  if (!(await hasRows(wh, spec.name))) return insertRows(wh, spec, winners);
+  const keys = spec.key.map(sqlIdent).join(', ');
+  await wh.run(
+    `DELETE FROM ${table} USING (SELECT ${keys}, exported_at FROM (${winners})) w
+     WHERE ${keysMatch(spec, table, 'w')} AND (${table}.exported_at IS NULL OR ${table}.exported_at <= w.exported_at)`,
+  );
+  // What is still stored under a winner's key came from a later export: it stays, and the winner is dropped.
+  return insertRows(
+    wh,
+    spec,
+    `SELECT * FROM (${winners}) w WHERE NOT EXISTS (SELECT 1 FROM ${table} s WHERE ${keysMatch(spec, 's', 'w')})`,
+  );
+}
+
+/** Inserts `rows` (in the table's column order), stamped with a new load number where the table keeps one. */
+async function insertRows(wh: Warehouse, spec: TableSpec, rows: string): Promise<number> {
+  const table = sqlIdent(spec.name);
   if (!spec.stampsLoad) return wh.run(`INSERT INTO ${table} (${targetColumns(spec)}) ${rows}`);
   const seq = await wh.scalar("SELECT nextval('raw_load_seq')");
   return wh.run(`INSERT INTO ${table} (${targetColumns(spec)}, load_seq) SELECT *, ${seq} FROM (${rows})`);
 }
 
-/** The columns a merge writes: the spec's, plus the version's export time for customers. */
+/** SQL matching the key columns of two row sources, e.g. `orders.order_id = w.order_id`. */
+function keysMatch(spec: TableSpec, a: string, b: string): string {
+  return spec.key.map((k) => `${a}.${sqlIdent(k)} = ${b}.${sqlIdent(k)}`).join(' AND ');
+}
+
+/** The columns a merge writes: the spec's, plus the stored row's export time for keyed tables. */
 function targetColumns(spec: TableSpec): string {
-  return spec.versioned ? `${columns(spec)}, exported_at` : columns(spec);
+  return spec.merge === 'upsert' ? `${columns(spec)}, exported_at` : columns(spec);
 }
 
 /** Whether a table holds any row (one row read, not counted). */
