@@ -48,9 +48,9 @@ const members = (db: string) =>
 const tables = (db: string) =>
   withDb(db, async (wh) => ({
     customers: await wh.json('SELECT customer_id, email, ads_consent FROM customers ORDER BY 1'),
-    // The data, not which load wrote it (the two databases ran different numbers of loads).
-    orders: await wh.json('SELECT * EXCLUDE (load_seq) FROM orders ORDER BY 1'),
-    items: await wh.json('SELECT * EXCLUDE (load_seq) FROM order_items ORDER BY 1, 2'),
+    // The data, not which load wrote it (the two databases ran different numbers of loads, at other times).
+    orders: await wh.json('SELECT * EXCLUDE (load_seq, exported_at) FROM orders ORDER BY 1'),
+    items: await wh.json('SELECT * EXCLUDE (load_seq, exported_at) FROM order_items ORDER BY 1, 2'),
     events: await wh.json('SELECT event_id, customer_id, product_id, occurred_at FROM events ORDER BY 1'),
   }));
 

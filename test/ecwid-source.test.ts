@@ -63,10 +63,10 @@ const snapshot = async (wh: Warehouse) => ({
   customers: await wh.json(
     'SELECT customer_id, email, first_name, country, ads_consent, updated_at FROM customers ORDER BY 1',
   ),
-  products: await wh.json('SELECT * FROM products ORDER BY 1'),
-  // The data, not which load wrote it: a re-pulled row is written again, under the new load's number.
-  orders: await wh.json('SELECT * EXCLUDE (load_seq) FROM orders ORDER BY 1'),
-  items: await wh.json('SELECT * EXCLUDE (load_seq) FROM order_items ORDER BY 1, 2'),
+  // The data, not which load wrote it: a re-pulled row is written again, under the new load's number and time.
+  products: await wh.json('SELECT * EXCLUDE (exported_at) FROM products ORDER BY 1'),
+  orders: await wh.json('SELECT * EXCLUDE (load_seq, exported_at) FROM orders ORDER BY 1'),
+  items: await wh.json('SELECT * EXCLUDE (load_seq, exported_at) FROM order_items ORDER BY 1, 2'),
   events: await wh.json('SELECT event_id, customer_id, product_id, occurred_at FROM events ORDER BY 1'),
 });
 
