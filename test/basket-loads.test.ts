@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refreshBaskets } from '../audiences/baskets.ts';
@@ -8,6 +6,7 @@ import { ingestRelation } from '../warehouse/ingest.ts';
 import { timestampLiteral } from '../warehouse/values.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { basketDrift } from './helpers/basket-drift.ts';
+import { tempDir } from './helpers/temp.ts';
 
 // The basket refresh after real loads (migration 0047): the merge stamps each load's rows with its number, and the
 // refresh compares only the baskets of orders loaded since its last run or placed between its T and this one,
@@ -20,13 +19,10 @@ let dir: string;
 let wh: Warehouse;
 let run = 0;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-basket-loads-'));
+  dir = tempDir('basket-loads');
   wh = await Warehouse.open({ path: join(dir, 'db.duckdb') });
 });
-afterEach(() => {
-  wh.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => wh.close());
 
 /** Loads orders as a source would: [order_id, days after T0, status, products]. */
 async function loadOrders(orders: Array<[string, number, string, string[]]>): Promise<void> {

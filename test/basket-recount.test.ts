@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refreshBaskets } from '../audiences/baskets.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { storedCompression } from './helpers/compression.ts';
 import { type TestStore, testStore } from './helpers/store.ts';
+import { tempDir } from './helpers/temp.ts';
 import { openOlderDatabase } from './older-database.ts';
 
 // The basket counts' first run (empty tables) and --full-refresh count every basket directly instead of applying a
@@ -103,9 +102,8 @@ describe('basket counts counted directly (first run, --full-refresh)', () => {
 describe('the stored basket compression (migration 0045)', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'retarget-basket-fsst-'));
+    dir = tempDir('basket-fsst');
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a real recount writes basket ids FSST without a dictionary trial, even where a dictionary would win', async () => {
     // Compression is only applied to a database file. 60 orders x the same 100 products: DuckDB's own choice

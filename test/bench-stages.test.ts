@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultOptions, runBench } from '../bench/bench.ts';
+import { tempDir } from './helpers/temp.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'retarget-bench-stages-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('bench-stages');
 
 describe('bench stages of issue 13 (smoke, scale 0.001)', () => {
   it('load against the physical limit, full_night against its limits, growth against the smaller store', async () => {

@@ -1,16 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BASELINES } from '../bench/baselines.ts';
 import { correct, defaultOptions, runBench } from '../bench/bench.ts';
 import { generateStore } from '../bench/generate.ts';
 import { writeReport } from '../bench/report.ts';
 import { compareMembership } from '../bench/stages/segments.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'retarget-bench-test-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('bench-test');
 
 describe('bench (smoke, scale 0.001)', () => {
   it('generates the same store twice and caches it', async () => {

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
 import { parseAsOf } from '../pipelines/cli/flags.ts';
 import { DEMO_AS_OF, generateDemo } from '../pipelines/demo/generate.ts';
+import { tempDir } from './helpers/temp.ts';
 import { cli, type Sandbox, sandbox, startCli, writeStore } from './ops-helpers.ts';
 
 /**
@@ -16,7 +16,7 @@ import { cli, type Sandbox, sandbox, startCli, writeStore } from './ops-helpers.
  */
 
 const exec = promisify(execFile);
-let work: string;
+const work = tempDir('cli-inputs');
 let config: string;
 let segmentsDir: string;
 const DSL = resolve('dsl/index.ts');
@@ -26,7 +26,6 @@ const retarget = (...args: string[]) => cli(['--config', config, ...args]);
 const oneLine = (text: string) => text.trim().split('\n').length === 1;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'retarget-cli-inputs-'));
   segmentsDir = join(work, 'segments');
   mkdirSync(segmentsDir);
   for (const f of readdirSync('segments')) {
@@ -48,7 +47,6 @@ beforeAll(async () => {
   const run = await retarget('run', '--as-of', DEMO_AS_OF.toISOString(), '--json');
   expect(run.code, `${run.stdout.slice(-3000)}\n${run.stderr}`).toBe(0);
 }, 180_000);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('flags accept exactly what their help says', () => {
   it('--as-of takes ISO 8601 dates and date-times only, checking the calendar', () => {

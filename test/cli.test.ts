@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_AS_OF, generateDemo } from '../pipelines/demo/generate.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const exec = promisify(execFile);
 const BIN = resolve('bin/retarget.mjs');
@@ -27,11 +27,9 @@ async function retarget(
   }
 }
 
-let work: string;
-let source: string;
+const work = tempDir('cli');
+const source = join(work, 'store');
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'retarget-cli-'));
-  source = join(work, 'store');
   await generateDemo(source, { customers: 400 });
 }, 120_000);
 

@@ -1,7 +1,6 @@
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -9,7 +8,6 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
@@ -17,15 +15,15 @@ import { audienceFileName, createCsvDestination } from '../connectors/destinatio
 import { OWNER_FILE } from '../connectors/destinations/csv/folder.ts';
 import type { Destination, DestinationReport } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 let root: string;
 const open: Warehouse[] = [];
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'retarget-csv-dest-'));
+  root = tempDir('csv-dest');
 });
 afterEach(() => {
   for (const wh of open.splice(0)) wh.close();
-  rmSync(root, { recursive: true, force: true });
 });
 
 /** A database file in the temp folder with consented customers c1..cN and the given audiences. */

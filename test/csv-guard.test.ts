@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { audienceFileName, createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
 import type { Destination, SyncContext } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /** The shrink guard on audience files: a collapse is held unless --force, privacy removals are still written. */
 
@@ -13,7 +13,7 @@ let wh: Warehouse;
 let dest: Destination;
 let runs = 0;
 beforeEach(async () => {
-  root = mkdtempSync(join(tmpdir(), 'retarget-csv-guard-'));
+  root = tempDir('csv-guard');
   wh = await Warehouse.open({ path: join(root, 'shop.duckdb') });
   await wh.run(
     `INSERT INTO customers (customer_id, email, ads_consent)
@@ -21,10 +21,7 @@ beforeEach(async () => {
   );
   dest = createCsvDestination({ dir: join(root, 'audiences') });
 });
-afterEach(() => {
-  wh.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterEach(() => wh.close());
 
 async function members(ids: number[]): Promise<void> {
   await wh.run('DELETE FROM audience_members');

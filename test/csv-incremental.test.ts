@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATED } from '../audiences/evaluate.ts';
@@ -7,6 +6,7 @@ import { storeMembership } from '../audiences/membership.ts';
 import { audienceFileName, createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
 import type { DestinationReport } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * The nightly CSV sync touches only the files whose content changes: members in or out, or a member's row (contact
@@ -16,17 +16,14 @@ import { Warehouse } from '../warehouse/warehouse.ts';
 let root: string;
 let wh: Warehouse;
 beforeEach(async () => {
-  root = mkdtempSync(join(tmpdir(), 'retarget-csv-incr-'));
+  root = tempDir('csv-incr');
   wh = await Warehouse.open({ path: join(root, 'store.duckdb') });
   await wh.run(
     `INSERT INTO customers (customer_id, email, ads_consent)
      SELECT 'c' || i, 'c' || i || '@example.com', true FROM range(1, 9) t(i)`,
   );
 });
-afterEach(() => {
-  wh.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterEach(() => wh.close());
 
 /** One night: evaluation (audience -> customer -> attributes) stored as membership, then the CSV sync. */
 let runs = 0;

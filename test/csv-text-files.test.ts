@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { audienceFileName, createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
@@ -12,6 +11,7 @@ import {
 } from '../connectors/destinations/csv/text-files.ts';
 import type { DestinationReport } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * Small audience files are written from a text DuckDB builds (one query for all of them) instead of a COPY each:
@@ -22,13 +22,10 @@ import { Warehouse } from '../warehouse/warehouse.ts';
 let root: string;
 let wh: Warehouse;
 beforeEach(async () => {
-  root = mkdtempSync(join(tmpdir(), 'retarget-csv-text-'));
+  root = tempDir('csv-text');
   wh = await Warehouse.open({ path: join(root, 'store.duckdb') });
 });
-afterEach(() => {
-  wh.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterEach(() => wh.close());
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 

@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,15 +12,9 @@ import {
 import { COMPLEMENTS } from '../pipelines/demo/reference.ts';
 import { sqlString } from '../warehouse/values.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const TABLES = ['customers', 'products', 'orders', 'order_items', 'events', 'product_complements'];
-const temp: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'retarget-demo-'));
-  temp.push(dir);
-  return dir;
-}
-
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
@@ -29,7 +22,7 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-let dir: string;
+const dir = tempDir('demo');
 let manifest: DemoManifest;
 let instance: DuckDBInstance;
 let conn: DuckDBConnection;
@@ -81,7 +74,6 @@ async function defineViews(): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = tempDir();
   manifest = await generateDemo(dir);
   instance = await DuckDBInstance.create(':memory:');
   conn = await instance.connect();
@@ -91,13 +83,12 @@ beforeAll(async () => {
 afterAll(() => {
   conn?.closeSync();
   instance?.closeSync();
-  for (const d of temp) rmSync(d, { recursive: true, force: true });
 });
 
 describe('demo store files', () => {
   it('is byte-for-byte identical for the same seed, and different for another seed', async () => {
     // A second store, generated through ensureDemo into a directory that does not exist yet.
-    const again = join(tempDir(), 'nested', 'demo');
+    const again = join(tempDir('demo'), 'nested', 'demo');
     expect((await ensureDemo(again)).generated).toBe(true);
     const files = listFiles(dir);
     expect(listFiles(again)).toEqual(files);
@@ -105,7 +96,7 @@ describe('demo store files', () => {
       expect(readFileSync(join(again, file)).equals(readFileSync(join(dir, file))), file).toBe(true);
     }
     // The seed matters: same size, another seed, other people.
-    const [a, b] = [tempDir(), tempDir()];
+    const [a, b] = [tempDir('demo'), tempDir('demo')];
     await generateDemo(a, { customers: 300 });
     await generateDemo(b, { customers: 300, seed: 7 });
     expect(readFileSync(join(a, 'customers.csv')).equals(readFileSync(join(b, 'customers.csv')))).toBe(false);
@@ -362,7 +353,7 @@ describe('every shipped segment has members as of DEMO_AS_OF', () => {
 describe('ensureDemo', () => {
   it('generates once, then leaves the files alone until the generator version changes', async () => {
     // An existing demo of this version (here a copy of the one generated above) is left alone.
-    const target = join(tempDir(), 'copy');
+    const target = join(tempDir('demo'), 'copy');
     cpSync(dir, target, { recursive: true });
     const mtime = statSync(join(target, 'customers.csv')).mtimeMs;
     const second = await ensureDemo(target);
@@ -384,7 +375,7 @@ describe('ensureDemo', () => {
   });
 
   it('refuses to overwrite a directory of real data files', async () => {
-    const target = tempDir();
+    const target = tempDir('demo');
     writeFileSync(join(target, 'customers.csv'), 'customer_id\nreal-1\n');
     await expect(generateDemo(target)).rejects.toThrow(/customers\.csv.*refusing to overwrite/);
     expect(readFileSync(join(target, 'customers.csv'), 'utf8')).toBe('customer_id\nreal-1\n');

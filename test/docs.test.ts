@@ -1,17 +1,9 @@
 import { execFile } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * The docs run as written: every `npx retarget` / `npm start` command in the README, docs/segments.md,
@@ -28,7 +20,7 @@ const DOCS = ['README.md', 'docs/segments.md', 'docs/analysts.md', 'docs/metrics
 /** Commands that are not retarget's to run here: installing, the whole test suite, the user's own exports. */
 const SKIP = /^(npm (install|test|ci|run)\b|npx vitest\b)|exports\//;
 
-let work: string;
+const work = tempDir('docs');
 let config: string;
 
 const read = (doc: string) => readFileSync(join(ROOT, doc), 'utf8');
@@ -61,7 +53,6 @@ const withDsl = (text: string) =>
   text.replace("'../dsl/index.ts'", JSON.stringify(join(ROOT, 'dsl', 'index.ts')));
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'retarget-docs-'));
   writeFileSync(join(work, 'package.json'), '{ "type": "module" }\n');
   symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
   mkdirSync(join(work, 'segments'));
@@ -77,7 +68,6 @@ beforeAll(async () => {
   const start = await sh('npm start');
   expect(start.code, start.stderr).toBe(0);
 }, 240_000);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('every documented command runs as written on the demo store', () => {
   for (const doc of DOCS) {

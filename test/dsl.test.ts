@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   all,
   any,
@@ -24,6 +23,7 @@ import {
   segmentForAudience,
 } from '../dsl/index.ts';
 import { type TestStore, testStore } from './helpers/store.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const T = '2026-03-31T00:00:00Z';
 const daysBefore = (days: number, seconds = 0) =>
@@ -31,10 +31,8 @@ const daysBefore = (days: number, seconds = 0) =>
 const DSL = fileURLToPath(new URL('../dsl/index.ts', import.meta.url));
 
 describe('loadSegments', () => {
-  const dirs: string[] = [];
   const dirWith = (files: Record<string, string>): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'segments-'));
-    dirs.push(dir);
+    const dir = tempDir('segments');
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     return dir;
   };
@@ -48,9 +46,6 @@ describe('loadSegments', () => {
     }
     throw new Error('expected a SegmentDefinitionError');
   };
-  afterAll(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
 
   it('loads the six shipped segments as validated plain data', async () => {
     const loaded = await loadSegments();

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EcwidConfig, ecwidConfig } from '../connectors/sources/ecwid/config.ts';
@@ -7,6 +5,7 @@ import { type EcwidPullOptions, pullEcwid } from '../connectors/sources/ecwid/pu
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { customerObject, makeStore, orderObject, type StoreModel, toEcwid } from './fakes/ecwid-data.ts';
 import { FakeEcwidServer } from './fakes/ecwid-server.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /** The Ecwid source against a local Ecwid REST API (test/fakes/ecwid-server.ts), into real DuckDB files. */
 
@@ -21,13 +20,12 @@ let model: StoreModel;
 beforeEach(async () => {
   model = makeStore({ customers: 30, guests: 10, orders: 250, carts: 40, now: NOW });
   fake = await new FakeEcwidServer({ data: toEcwid(model) }).start();
-  dir = mkdtempSync(join(tmpdir(), 'retarget-ecwid-test-'));
+  dir = tempDir('ecwid-test');
   whs = [];
 });
 afterEach(async () => {
   for (const wh of whs) wh.close();
   await fake.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function open(name = 'a'): Promise<Warehouse> {

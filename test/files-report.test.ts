@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
@@ -13,13 +12,14 @@ import {
 import { forgetCustomer } from '../pipelines/ops/forget.ts';
 import { runPipeline } from '../pipelines/run.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 let wh: Warehouse;
 let dir: string;
 
 beforeEach(async () => {
   wh = await Warehouse.open({ path: ':memory:' });
-  dir = mkdtempSync(join(tmpdir(), 'retarget-files-report-'));
+  dir = tempDir('files-report');
 });
 afterEach(() => wh.close());
 

@@ -1,16 +1,16 @@
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FilesLoadError, FilesSourceError, loadFilesSource } from '../connectors/sources/files/load.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 let wh: Warehouse;
 let dir: string;
 
 beforeEach(async () => {
   wh = await Warehouse.open({ path: ':memory:' });
-  dir = mkdtempSync(join(tmpdir(), 'retarget-files-'));
+  dir = tempDir('files');
 });
 afterEach(() => wh.close());
 

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import {
 } from '../connectors/sources/ga4/index.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { FAKE_ITEM_METRICS, type FakeGa4Fact, FakeGa4Server } from './fakes/ga4-server.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const ITEM_PARAM = 'customEvent:item_id';
 const AS_OF = new Date('2026-11-20T15:00:00Z');
@@ -127,7 +127,7 @@ describe('GA4 Data API source against a local gRPC GA4', () => {
   });
 
   it('leaves no scratch pages beside the database, and removes those a killed run left', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'retarget-ga4-pages-'));
+    const dir = tempDir('ga4-pages');
     const db = await Warehouse.open({ path: join(dir, 'shop.duckdb') });
     const scratch = join(dir, '.shop.duckdb.ga4-pages');
     mkdirSync(scratch);
@@ -138,7 +138,6 @@ describe('GA4 Data API source against a local gRPC GA4', () => {
       expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
     } finally {
       db.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,10 +1,10 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadGa4Export } from '../connectors/sources/ga4/index.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { type ExportEvent, micros, writeExportTable } from './fakes/ga4-export.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const AS_OF = new Date('2026-11-21T12:00:00Z');
 
@@ -78,14 +78,11 @@ describe('GA4 BigQuery export files', () => {
   let wh: Warehouse;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ga4-export-'));
+    dir = tempDir('ga4-export');
     wh = await Warehouse.open({ path: ':memory:' });
   });
 
-  afterEach(() => {
-    wh.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => wh.close());
 
   it('flattens a Parquet export: one row per item, ids, sessions and microsecond timestamps', async () => {
     await writeExportTable(wh, join(dir, 'events_20261120.parquet'), day('2026-11-20'));

@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { FakeDataManager } from './fakes/data-manager.ts';
 import {
@@ -13,17 +11,11 @@ import {
   setMembers,
   setupGoogleAds,
 } from './fakes/data-manager-setup.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const CHILD = fileURLToPath(new URL('./fakes/data-manager-child.ts', import.meta.url));
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
 it('a run SIGKILLed between requests resumes at the next request: nothing confirmed is resent, no second list', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'retarget-google-resume-'));
-  dirs.push(dir);
-  const db = join(dir, 'store.duckdb');
+  const db = join(tempDir('google-resume'), 'store.duckdb');
   const wh = await Warehouse.open({ path: db });
   await seedCustomers(wh, 7);
   await setMembers(wh, 'buyers', 'true');

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
@@ -14,6 +12,7 @@ import { type RunRequest, runPipeline } from '../pipelines/run.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { FakeDataManager } from './fakes/data-manager.ts';
 import { seedCustomers } from './fakes/data-manager-setup.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * Whole runs with Google Ads enabled the way a user enables it (retarget.config.ts and the environment), through
@@ -30,7 +29,7 @@ let dir: string;
 let db: string;
 let fake: FakeDataManager;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-google-run-'));
+  dir = tempDir('google-run');
   db = join(dir, 'retarget.duckdb');
   fake = new FakeDataManager();
   process.env.DATA_MANAGER_ENDPOINT = await fake.start();
@@ -39,7 +38,6 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const name of ENV) delete process.env[name];
   await fake.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function withDb<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {

@@ -1,5 +1,4 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refreshBaskets } from '../audiences/baskets.ts';
@@ -11,6 +10,7 @@ import { runPipeline } from '../pipelines/run.ts';
 import { timestampLiteral } from '../warehouse/values.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { basketDrift, differences } from './helpers/basket-drift.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * The incremental night (basket counts kept in tables, only changed orders recounted) must give exactly what a full
@@ -25,7 +25,7 @@ const night = (k: number) => new Date(T0.getTime() + k * DAY);
 let wh: Warehouse;
 let segments: LoadedSegment[];
 beforeEach(async () => {
-  wh = await Warehouse.open({ path: join(mkdtempSync(join(tmpdir(), 'retarget-incr-')), 'night.duckdb') });
+  wh = await Warehouse.open({ path: join(tempDir('incr'), 'night.duckdb') });
   segments = await loadSegments();
   await seed(wh);
 });
@@ -163,7 +163,7 @@ describe('incremental night', () => {
        SELECT audience, segment, customer_id, ${timestampLiteral(night(0))}, attributes FROM ${EVALUATED}`,
     );
     await wh.run('CHECKPOINT');
-    const dir = mkdtempSync(join(tmpdir(), 'retarget-incr-check-'));
+    const dir = tempDir('incr-check');
     const [same, other] = [join(dir, 'same.duckdb'), join(dir, 'other.duckdb')];
     copyFileSync(wh.path, same);
     const equal = await compareWithFull(wh.path, same);

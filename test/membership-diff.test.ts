@@ -1,10 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATED } from '../audiences/evaluate.ts';
 import { storeMembership } from '../audiences/membership.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * Membership is stored as a diff: a night writes only the members who entered, left or whose row changed; every
@@ -13,7 +12,7 @@ import { Warehouse } from '../warehouse/warehouse.ts';
 
 let wh: Warehouse;
 beforeEach(async () => {
-  wh = await Warehouse.open({ path: join(mkdtempSync(join(tmpdir(), 'retarget-members-')), 'm.duckdb') });
+  wh = await Warehouse.open({ path: join(tempDir('members'), 'm.duckdb') });
 });
 afterEach(() => wh.close());
 

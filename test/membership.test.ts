@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVALUATED } from '../audiences/evaluate.ts';
@@ -7,6 +6,7 @@ import { storeMembership } from '../audiences/membership.ts';
 import { audienceFileName, createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
 import type { SyncContext } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 let wh: Warehouse;
 beforeEach(async () => {
@@ -132,7 +132,7 @@ describe('CSV destination', () => {
   });
 
   it('writes consented members only, sends minimal diffs, and removes revoked consent', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'retarget-csv-'));
+    const dir = tempDir('csv');
     await wh.run(
       `INSERT INTO customers (customer_id, email, ads_consent) VALUES ('c1', 'a@x.com', true), ('c2', 'b@x.com', false), ('c3', 'c@x.com', true)`,
     );

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetaDestination } from '../connectors/destinations/meta/destination.ts';
@@ -18,6 +16,7 @@ import {
   setupMetaEach,
   TOKEN,
 } from './fakes/meta-graph-setup.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * A Custom Audience is never created twice: before creating, the ad account's audiences are looked up by the
@@ -114,16 +113,11 @@ describe('Meta destination: one Custom Audience per audience, whatever was lost'
 });
 
 describe('Meta destination: a run killed right after Meta created the audience', () => {
-  let dir = '';
   let fake: FakeMetaGraph | undefined;
-  afterEach(async () => {
-    await fake?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => fake?.stop());
 
   it('the next run adopts it: exactly one audience (SIGKILL of a child process)', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'meta-adopt-'));
-    const dbPath = join(dir, 'db.duckdb');
+    const dbPath = join(tempDir('meta-adopt'), 'db.duckdb');
     const seed = await Warehouse.open({ path: dbPath });
     await seedCustomers(seed, 10);
     await setMembers(seed, 'wishlisted', 'true');

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveMetaConfig } from '../connectors/destinations/meta/config.ts';
@@ -21,6 +19,7 @@ import {
   setupMetaEach,
   TOKEN,
 } from './fakes/meta-graph-setup.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const setup = setupMetaEach();
 
@@ -166,12 +165,8 @@ describe('Meta destination: retries and failures', () => {
 });
 
 describe('Meta destination: resume after a crash', () => {
-  let dir = '';
   let fake: FakeMetaGraph | undefined;
-  afterEach(async () => {
-    await fake?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => fake?.stop());
 
   const configFor = (graphUrl: string) => ({
     accessToken: TOKEN,
@@ -200,8 +195,7 @@ describe('Meta destination: resume after a crash', () => {
 
   /** Runs a sync in a child process and SIGKILLs it when it sends the given batch (before Meta applies it). */
   async function crashAt(kind: 'add' | 'replace', batchSeq: number, fullRefresh: boolean) {
-    dir = mkdtempSync(join(tmpdir(), 'meta-crash-'));
-    const dbPath = join(dir, 'db.duckdb');
+    const dbPath = join(tempDir('meta-crash'), 'db.duckdb');
     const wh = await Warehouse.open({ path: dbPath });
     await seedCustomers(wh, 50);
     await setMembers(wh, 'cart_abandoners', 'true');

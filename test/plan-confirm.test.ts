@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildPlan, confirmPlanRows, dropPlan } from '../plans/plan.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * destination_members has no key index (0039): confirming keeps one row per (destination, audience, customer)
@@ -13,17 +12,14 @@ import { Warehouse } from '../warehouse/warehouse.ts';
 let dir: string;
 let wh: Warehouse;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-confirm-'));
+  dir = tempDir('confirm');
   wh = await Warehouse.open({ path: join(dir, 'c.duckdb') });
   await wh.run(
     `INSERT INTO destination_members VALUES
        ('meta', 'a', 'c1', 'old-email', NULL, now()::TIMESTAMP), ('meta', 'a', 'c2', 'same', NULL, now()::TIMESTAMP)`,
   );
 });
-afterEach(() => {
-  wh.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => wh.close());
 
 const stored = () =>
   wh.json<{ customer_id: string; fingerprint: string }>(

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemo } from '../pipelines/demo/generate.ts';
+import { tempDir } from './helpers/temp.ts';
 import { cli, ROOT } from './ops-helpers.ts';
 
 /**
@@ -29,7 +29,8 @@ const ARGS = [
   '--disable-sync',
 ];
 
-let dir: string;
+const dir = tempDir('report');
+const profile = tempDir('chromium');
 let db: string;
 let config: string;
 let out: string;
@@ -37,7 +38,6 @@ let browser: BrowserContext;
 let lift: Array<Record<string, unknown> & { audience: string; sufficient: boolean }>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-report-'));
   db = join(dir, 'store.duckdb');
   config = join(dir, 'retarget.config.ts');
   out = join(dir, 'out', 'report.html');
@@ -63,17 +63,14 @@ beforeAll(async () => {
   expect(lifted.code, lifted.stderr).toBe(0);
   lift = JSON.parse(lifted.stdout).audiences;
   if (hasBrowser)
-    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'retarget-chromium-')), {
+    browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
       args: ARGS,
     });
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => browser?.close());
 
 /** Opens the report; collects console errors, page errors and every request the page makes. */
 async function open(width: number): Promise<{ page: Page; errors: string[]; requests: string[] }> {

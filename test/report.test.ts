@@ -1,21 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
 import { audienceLift } from '../metrics/lift.ts';
 import { runPipeline } from '../pipelines/run.ts';
 import { buildReport } from '../report/build.ts';
 import { gatherHistory } from '../report/gather.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /** The report's page without a browser: user text escaped, no personal data, and the run's report switch. */
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-report-unit-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('report-unit');
 
 const HOSTILE = `category_browsers:<script>alert(1)</script><img src=x onerror="alert(2)">`;
 const AS_OF = new Date('2026-11-01T00:00:00Z');

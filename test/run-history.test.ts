@@ -1,12 +1,12 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
 import { createCsvDestination } from '../connectors/destinations/csv/csv-destination.ts';
 import { days, definitionFrom, performed, segment } from '../dsl/index.ts';
 import { RunRefused, type RunRequest, runPipeline } from '../pipelines/run.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 import { cli, sandbox, writeStore } from './ops-helpers.ts';
 
 /**
@@ -17,10 +17,9 @@ import { cli, sandbox, writeStore } from './ops-helpers.ts';
 let dir: string;
 let db: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-history-'));
+  dir = tempDir('history');
   db = join(dir, 'retarget.duckdb');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T00:00:00Z');

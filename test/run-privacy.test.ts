@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
@@ -12,6 +10,7 @@ import type { Destination } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { FakeMetaGraph } from './fakes/meta-graph.ts';
 import { seedCustomers } from './fakes/meta-graph-setup.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * Privacy removals are never held: the shrink guard measures only the other removals, a held audience still
@@ -31,7 +30,7 @@ let db: string;
 let fake: FakeMetaGraph;
 let meta: Destination;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'retarget-privacy-'));
+  dir = tempDir('privacy');
   db = join(dir, 'retarget.duckdb');
   fake = new FakeMetaGraph({ token: TOKEN, accountId: ACCOUNT });
   const graphUrl = await fake.start();
@@ -43,10 +42,7 @@ beforeEach(async () => {
     sleep: async () => {},
   });
 });
-afterEach(async () => {
-  await fake.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => fake.stop());
 
 async function sql(...statements: string[]): Promise<void> {
   const wh = await Warehouse.open({ path: db });

@@ -1,19 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { tempDir } from './helpers/temp.ts';
 import { openOlderDatabase } from './older-database.ts';
 
 /** A database written by an older retarget: read-only commands say how to upgrade it instead of misreading it. */
 
-let dir: string;
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
 describe('opening a database an older retarget wrote', () => {
   it('read-only: a clear error naming the missing schema changes; the next run upgrades it', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'retarget-upgrade-'));
-    const path = join(dir, 'old.duckdb');
+    const path = join(tempDir('upgrade'), 'old.duckdb');
     // As an older version left it: the sendable_members view (migration 15) not there yet.
     const wh = await Warehouse.open({ path });
     await wh.run('DROP VIEW sendable_members');
@@ -30,8 +25,7 @@ describe('opening a database an older retarget wrote', () => {
   });
 
   it('0039 keeps every member and confirmed row while dropping the key indexes', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'retarget-upgrade-'));
-    const { path, instance, connection } = await openOlderDatabase(dir, 39);
+    const { path, instance, connection } = await openOlderDatabase(tempDir('upgrade'), 39);
     await connection.run(
       `INSERT INTO customers (customer_id, email, ads_consent) VALUES ('c1', 'a@example.com', true), ('c2', 'b@example.com', true);
        INSERT INTO audience_members VALUES ('a', 'a', 'c1', TIMESTAMP '2026-01-01', '{"n":1}', 'exposed'),
