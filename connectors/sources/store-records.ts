@@ -8,6 +8,12 @@ import type { Warehouse } from '../../warehouse/warehouse.ts';
  * Guest key: an order or abandoned cart without a platform customer id belongs to `guest:<lower(trim(email))>`
  * (no email: no customer). A guest also gets a customers row under that key, built by the source from the
  * order's billing person; consent only when the order says the buyer accepts marketing.
+ *
+ * A guest's consent is a statement made at checkout, so a guest row that can carry consent (Ecwid's) is versioned
+ * (`updated_at`) by when its order was PLACED, not when the order was last changed: a refund, cancellation or edit
+ * of an older order, which the platform re-dates and the incremental pull reads again, then never outranks a newer
+ * order's statement (a withdrawal stays withdrawn). Shopify's guest rows never carry consent (always false), so
+ * their version (the order's updatedAt) only decides whose contact details are kept.
  */
 
 /** The prefix of every guest key: never a platform id (platform ids are numbers or gid:// URIs). */

@@ -118,6 +118,29 @@ const products: EcwidObjectSpec = {
   ],
 };
 
+/** When an order was placed: the time its buyer made the marketing choice it carries. */
+const PLACED = ecwidTime('createTimestamp', 'createDate');
+
+/**
+ * Guests as customers, from their orders' billing person. A guest's consent is a statement made at checkout, so
+ * its version (`updated_at`) is when the order was PLACED, never when it was last changed: a refund, cancellation
+ * or any edit of an older order (which Ecwid re-dates, so the incremental pull reads it again) cannot outrank a
+ * newer order's statement, and a withdrawal stays withdrawn until the guest places a newer order that accepts
+ * marketing. The newest placed order of a guest in the chunk wins; orders placed in the same second: a decline
+ * wins (the merge settles ties with stored rows the same way). An order with no readable creation time has no
+ * place among the statements: no consent.
+ */
+function guestCustomersSql(items: string): string {
+  const key = guestKeySql('email');
+  const accepts = `(${PLACED} IS NOT NULL AND ${consent('acceptMarketing')})`;
+  return `SELECT ${key} AS customer_id, trim(email) AS email,
+      billingPerson.phone AS phone, ${personColumns('billingPerson')},
+      ${PLACED} AS created_at, ${accepts} AS ads_consent, ${PLACED} AS updated_at
+    FROM ${items} WHERE starts_with(${BUYER}, '${GUEST_PREFIX}')
+    QUALIFY row_number() OVER (PARTITION BY ${key}
+      ORDER BY ${PLACED} DESC NULLS LAST, ${accepts}, TRY_CAST(orderNumber AS BIGINT) DESC NULLS LAST, id DESC) = 1`;
+}
+
 const orders: EcwidObjectSpec = {
   name: 'orders',
   path: 'orders',
@@ -144,12 +167,7 @@ const orders: EcwidObjectSpec = {
       // Guests first, so a guest's orders never name a customer that is not there yet.
       {
         table: 'customers',
-        relationSql: `SELECT ${guestKeySql('email')} AS customer_id, trim(email) AS email,
-            billingPerson.phone AS phone, ${personColumns('billingPerson')},
-            ${ecwidTime('createTimestamp', 'createDate')} AS created_at,
-            ${consent('acceptMarketing')} AS ads_consent,
-            ${ecwidTime('updateTimestamp', 'updateDate')} AS updated_at
-          FROM ${items} WHERE starts_with(${BUYER}, '${GUEST_PREFIX}')`,
+        relationSql: guestCustomersSql(items),
       },
       {
         table: 'order_items',
