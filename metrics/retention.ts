@@ -103,19 +103,40 @@ function toPeriod(row: Record<string, unknown>): PeriodMetrics {
   return out as unknown as PeriodMetrics;
 }
 
-/** The first completed order in the file (null without any): where the data's history begins. */
-export async function firstOrderAt(wh: Warehouse): Promise<Date | null> {
-  const row = await wh.one<{ first: Date | null }>('SELECT min(ordered_at) AS first FROM customer_orders');
-  return row?.first ?? null;
+/** What the data holds beside the figures, for the warnings. */
+export interface MetricsFacts {
+  /** The first completed order in the file (null without any): where the data's history begins. */
+  firstOrder: Date | null;
+  /** Completed orders of known customers up to T. */
+  orders: number;
+  /** Of those, the orders with a line without `unit_price`, or with no line at all: revenue counts them short. */
+  unpricedOrders: number;
+}
+
+export async function metricsFacts(wh: Warehouse, asOf: Date): Promise<MetricsFacts> {
+  const row = await wh.one<{ first: Date | null; orders: bigint; unpriced: bigint }>(
+    `SELECT min(ordered_at) AS first, count(*) FILTER (ordered_at <= $1) AS orders,
+            count(*) FILTER (ordered_at <= $1 AND (order_id IN (SELECT order_id FROM order_items WHERE unit_price IS NULL)
+                                                  OR order_id NOT IN (SELECT order_id FROM order_items))) AS unpriced
+     FROM customer_orders`,
+    [asOf],
+  );
+  return {
+    firstOrder: row?.first ?? null,
+    orders: Number(row?.orders ?? 0),
+    unpricedOrders: Number(row?.unpriced ?? 0),
+  };
 }
 
 /**
  * Warnings for figures the data cannot fully back. A period whose active window at S reaches back before the first
  * completed order counts fewer active customers at S than the store had (its crr_pct reads high or low). A cart near
  * the last period's end is watched for a purchase until T only: with fewer than 7 days between E and T, carts that
- * may still be bought count as abandoned.
+ * may still be bought count as abandoned. Revenue is line price x quantity: an order whose lines carry no price
+ * (`unit_price` is optional in the files) adds nothing to it, and every money figure reads low.
  */
-export function metricsWarnings(report: MetricsReport, firstOrder: Date | null): string[] {
+export function metricsWarnings(report: MetricsReport, facts: MetricsFacts): string[] {
+  const { firstOrder } = facts;
   const out: string[] = [];
   const windowMs = report.active_window_days * 86_400_000;
   const short = report.periods.filter(
@@ -131,6 +152,10 @@ export function metricsWarnings(report: MetricsReport, firstOrder: Date | null):
   if (days < CART_WATCH_DAYS)
     out.push(
       `cart_abandonment_pct of the period ending ${last?.period_end} watches its last carts for ${days.toFixed(1)} of ${CART_WATCH_DAYS} days (data after --as-of is ignored): it may count carts still to be bought as abandoned`,
+    );
+  if (facts.unpricedOrders > 0)
+    out.push(
+      `revenue, aov, customer_value and clv miss the price of ${facts.unpricedOrders} of ${facts.orders} completed orders up to T (order lines without unit_price, or no lines): revenue is line price x quantity, and those lines count as 0`,
     );
   return out;
 }

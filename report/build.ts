@@ -2,8 +2,8 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { audienceLift } from '../metrics/lift.ts';
 import {
-  firstOrderAt,
   type MetricsOptions,
+  metricsFacts,
   metricsWarnings,
   retentionMetrics,
 } from '../metrics/retention.ts';
@@ -34,7 +34,7 @@ export function defaultReportPath(database: string): string {
 
 export async function buildReport(wh: Warehouse, asOf: Date): Promise<string> {
   const metrics = await retentionMetrics(wh, { asOf, ...REPORT_METRICS });
-  const warnings = metricsWarnings(metrics, await firstOrderAt(wh));
+  const warnings = metricsWarnings(metrics, await metricsFacts(wh, asOf));
   const history = await gatherHistory(wh, asOf);
   const lift = await audienceLift(wh, { asOf });
   return page('retarget report', `${basename(wh.path)} as of ${asOf.toISOString()}`, [

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { retentionMetrics } from '../metrics/retention.ts';
+import { metricsFacts, metricsWarnings, retentionMetrics } from '../metrics/retention.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { AS_OF, seedMetricsStore } from './helpers/metrics-store.ts';
 import { TestStore } from './helpers/store.ts';
@@ -123,6 +123,26 @@ describe('retention metrics on the hand-computed store', () => {
 });
 
 describe('edge cases', () => {
+  it('warns when completed orders up to T have lines without a price, or no lines: revenue counts them short', async () => {
+    await seedMetricsStore(await open());
+    const report = await quarters(wh);
+    const warnings = async () => metricsWarnings(report, await metricsFacts(wh, new Date(AS_OF)));
+    expect((await warnings()).filter((w) => w.startsWith('revenue'))).toEqual([]);
+    const unprice = (where: string) =>
+      wh.run(
+        `UPDATE order_items SET unit_price = NULL WHERE order_id IN (SELECT order_id FROM orders WHERE ${where})`,
+      );
+    // Counted: b's order (a line without a price) and f's (no line at all); not: a's after T, c's cancelled one.
+    await unprice("customer_id = 'b'");
+    await wh.run(
+      "DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM orders WHERE customer_id = 'f')",
+    );
+    await unprice("ordered_at > TIMESTAMP '2026-07-15' OR status = 'cancelled'");
+    expect((await warnings()).filter((w) => w.startsWith('revenue'))).toEqual([
+      'revenue, aov, customer_value and clv miss the price of 2 of 10 completed orders up to T (order lines without unit_price, or no lines): revenue is line price x quantity, and those lines count as 0',
+    ]);
+  });
+
   const empty = {
     customers_start: 0,
     customers_end: 0,

@@ -1,9 +1,10 @@
 import type { RetargetConfig } from '../../config/config.ts';
 import {
   COUNT_FIGURES,
-  firstOrderAt,
   METRIC_FIGURES,
+  type MetricsFacts,
   type MetricsReport,
+  metricsFacts,
   metricsWarnings,
   type Period,
   type PeriodMetrics,
@@ -36,20 +37,21 @@ export async function metricsCommand(config: RetargetConfig, flags: MetricsFlags
     throw new UserError(`--active-window ${flags.activeWindow}: at most ${MAX_WINDOW_DAYS} days (100 years)`);
   const wh = await openForReading(config, flags.db);
   let report: MetricsReport;
-  let firstOrder: Date | null;
+  let facts: MetricsFacts;
   try {
+    const asOf = await defaultAsOf(wh, flags.asOf);
     report = await retentionMetrics(wh, {
-      asOf: await defaultAsOf(wh, flags.asOf),
+      asOf,
       period: flags.period,
       periods: flags.periods,
       activeWindowDays: flags.activeWindow,
       lifespanYears: flags.lifespan,
     });
-    firstOrder = await firstOrderAt(wh);
+    facts = await metricsFacts(wh, asOf);
   } finally {
     wh.close();
   }
-  for (const w of metricsWarnings(report, firstOrder)) process.stderr.write(`warning: ${w}\n`);
+  for (const w of metricsWarnings(report, facts)) process.stderr.write(`warning: ${w}\n`);
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`${formatMetrics(report)}\n`);
 }
