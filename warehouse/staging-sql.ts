@@ -116,6 +116,43 @@ const NATIVE: Record<ColumnSpec['type'], RegExp> = {
   boolean: /^BOOLEAN$/,
 };
 
+/**
+ * Typed sources whose whole numbers are not written as such: FLOAT/DOUBLE, and DECIMAL with a scale. pandas writes
+ * an integer id column as a double as soon as one value is missing, so an id 1001 arrives as 1001.0.
+ */
+const FRACTIONAL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/;
+
+/**
+ * Below this a FLOAT or DOUBLE holds every whole number exactly (2^24, 2^53); above, 10000000000000001 is stored as
+ * 1e16, so the value read may be another than the one exported. DECIMAL is exact: no limit.
+ */
+function exactLimit(sourceType: string): string | undefined {
+  if (/^(FLOAT|REAL)$/.test(sourceType)) return '2^24';
+  if (sourceType === 'DOUBLE') return '2^53';
+  return undefined;
+}
+
+/**
+ * A FRACTIONAL value as a whole number (HUGEINT), NULL when it has a fraction or is beyond exactLimit. NaN and
+ * ±Infinity fail the limit too: DuckDB orders NaN above every number.
+ */
+function wholeOf(r: string, sourceType: string): string {
+  const limit = exactLimit(sourceType);
+  return `CASE WHEN ${r} = trunc(${r})${limit ? ` AND abs(${r}) < ${limit}` : ''} THEN CAST(${r} AS HUGEINT) END`;
+}
+
+/**
+ * Text to INTEGER, NULL unless a whole number: a cast to INTEGER rounds ('1.5' gives 2, '2.5' 3), so text with a
+ * decimal point or an exponent is read as a double and kept only when whole ('2.0' and '1e2' are; '1.5' is not).
+ * Plain digits, nearly every value, take the direct cast.
+ */
+function integerFromText(text: string): string {
+  const asDouble = `TRY_CAST(${text} AS DOUBLE)`;
+  return `CASE WHEN contains(${text}, '.') OR contains(${text}, 'e') OR contains(${text}, 'E')
+               THEN CASE WHEN ${asDouble} = trunc(${asDouble}) THEN TRY_CAST(${asDouble} AS INTEGER) END
+               ELSE TRY_CAST(${text} AS INTEGER) END`;
+}
+
 /** The raw value as text, NULL when empty or blank. */
 function textOf(c: ColumnSpec): string {
   // Most values need no trimming: test cheaply before paying for trim() on every row. The test compares bytes
@@ -142,7 +179,11 @@ function parsedExpr(c: ColumnSpec, sourceType: string | undefined): string {
   } else {
     switch (c.type) {
       case 'text':
-        expr = textOf(c);
+        // A whole number from a double is its integer text ('1001', not '1001.0'), so it joins the same id as text.
+        expr =
+          sourceType !== undefined && FRACTIONAL.test(sourceType)
+            ? `CAST(${wholeOf(r, sourceType)} AS VARCHAR)`
+            : textOf(c);
         break;
       case 'timestamp':
         expr = textual ? timestampFromText(textOf(c)) : `CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
@@ -151,10 +192,10 @@ function parsedExpr(c: ColumnSpec, sourceType: string | undefined): string {
         expr = `TRY_CAST(${textual ? textOf(c) : r} AS DECIMAL(18, 4))`;
         break;
       case 'integer':
+        // Whole numbers only: '3.0' (some exporters write counts as floats) is 3; 1.5 is not read (rejected).
         expr = textual
-          ? // '3' parses directly; '3.0' (some exporters write counts as floats) takes the slower path.
-            `COALESCE(TRY_CAST(${textOf(c)} AS INTEGER), TRY_CAST(TRY_CAST(${textOf(c)} AS DOUBLE) AS INTEGER))`
-          : `TRY_CAST(${r} AS INTEGER)`;
+          ? integerFromText(textOf(c))
+          : `TRY_CAST(${FRACTIONAL.test(sourceType!) ? wholeOf(r, sourceType!) : r} AS INTEGER)`;
         break;
       case 'boolean':
         expr = textual
@@ -189,11 +230,25 @@ function rejectChecks(c: ColumnSpec, sourceType: string | undefined): string[] {
   const name = sqlIdent(c.name);
   const checks: string[] = [];
   if (c.required) checks.push(`WHEN ${isAbsent(c, sourceType)} THEN 'missing ${c.name}'`);
-  if (c.type !== 'text' && !c.unreadable && sourceType !== undefined && !NATIVE[c.type].test(sourceType)) {
+  if (sourceType === undefined || c.unreadable) return checks;
+  const unread = `${name} IS NULL AND ${textOf(c)} IS NOT NULL`;
+  if (c.type === 'text' && FRACTIONAL.test(sourceType)) {
+    const limit = exactLimit(sourceType);
+    const why = ` (a ${sourceType} value read as text must be a whole number${limit ? ` below ${limit}` : ''})`;
+    checks.push(`WHEN ${unread} THEN 'invalid ${c.name}: ' || left(${textOf(c)}, 100) || ${sqlString(why)}`);
+  }
+  if (c.type === 'integer') {
+    const value = TEXTUAL.test(sourceType) ? `TRY_CAST(${textOf(c)} AS DOUBLE)` : rawName(c);
+    const numeric = TEXTUAL.test(sourceType) || FRACTIONAL.test(sourceType);
+    if (numeric)
+      checks.push(
+        `WHEN ${unread} AND ${value} <> trunc(${value}) THEN '${c.name} is not a whole number: ' || left(${textOf(c)}, 100)`,
+      );
+  }
+  // A native decimal source still fails its cast when NaN, ±Infinity or too large for DECIMAL(18, 4).
+  if (c.type !== 'text' && (!NATIVE[c.type].test(sourceType) || c.type === 'decimal')) {
     const what = c.type === 'timestamp' ? 'unparseable' : 'invalid';
-    checks.push(
-      `WHEN ${name} IS NULL AND ${textOf(c)} IS NOT NULL THEN '${what} ${c.name}: ' || left(${textOf(c)}, 100)`,
-    );
+    checks.push(`WHEN ${unread} THEN '${what} ${c.name}: ' || left(${textOf(c)}, 100)`);
   }
   return checks;
 }

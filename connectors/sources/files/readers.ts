@@ -9,7 +9,7 @@ import {
   sniffSql,
 } from './csv.ts';
 import type { SourceFile } from './discover.ts';
-import { badLinesSql, jsonDocumentSql, jsonKeysSql, jsonLinesSql } from './json-lines.ts';
+import { jsonDocumentSql, jsonLinesSql, jsonShapeSql } from './json-lines.ts';
 
 /**
  * How DuckDB reads the files of the source. CSV and JSON values are read as text, so that the ingest's casts
@@ -46,13 +46,17 @@ export async function describeFile(wh: Warehouse, file: SourceFile): Promise<Fil
     }
     case 'json': {
       const document = (await wh.one<{ document: boolean }>(jsonDocumentSql(file.path)))?.document ?? false;
-      const keys = document
-        ? await wh.all<{ column_name: string }>(
-            `DESCRIBE SELECT * FROM read_json([${sqlString(file.path)}], format = 'auto', records = true)`,
-          )
-        : await wh.all<{ column_name: string }>(jsonKeysSql(file.path));
-      const numbered = !document && (await wh.scalar(badLinesSql(file.path))) > 0;
-      return { columns: text(keys.map((k) => k.column_name)), read: { format: 'json', document, numbered } };
+      if (document) {
+        // sample_size = -1: every object's keys, not the first 20,480 objects' (a later key was never read).
+        const keys = await wh.all<{ column_name: string }>(
+          `DESCRIBE SELECT * FROM read_json([${sqlString(file.path)}], format = 'auto', records = true, sample_size = -1)`,
+        );
+        const columns = text(keys.map((k) => k.column_name));
+        return { columns, read: { format: 'json', document, numbered: false } };
+      }
+      const shape = await wh.one<{ keys: string[]; bad: bigint | number }>(jsonShapeSql(file.path));
+      const numbered = Number(shape?.bad ?? 0) > 0;
+      return { columns: text(shape?.keys ?? []), read: { format: 'json', document, numbered } };
     }
     case 'parquet': {
       const rows = await wh.all<{ column_name: string; column_type: string }>(
