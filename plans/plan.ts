@@ -22,6 +22,11 @@ export interface PlanInput {
    * destination ends up holding exactly the desired rows even if its copy drifted from what it confirmed.
    */
   resendAll?: boolean;
+  /**
+   * Finish an interrupted replace in its own session: diff against the rows that session already sent
+   * (destination_replace_rows, connectors/destinations/sync-state.ts) instead of the confirmed ones.
+   */
+  resumeReplace?: boolean;
 }
 
 export interface Plan {
@@ -52,7 +57,7 @@ export async function buildPlan(wh: Warehouse, input: PlanInput): Promise<Plan> 
      SELECT *, row_number() OVER (PARTITION BY action ORDER BY customer_id) AS seq FROM (
      WITH desired AS (${input.desiredSql}),
      confirmed AS (
-       SELECT customer_id, fingerprint, payload FROM destination_members
+       SELECT customer_id, fingerprint, payload FROM ${input.resumeReplace ? 'destination_replace_rows' : 'destination_members'}
        WHERE destination = ${dest} AND audience = ${aud}
      )
      SELECT 'add' AS action, d.customer_id, d.fingerprint, d.payload
@@ -65,17 +70,19 @@ export async function buildPlan(wh: Warehouse, input: PlanInput): Promise<Plan> 
      ) ORDER BY action, customer_id`,
     [...params, input.destination, input.audience],
   );
-  const counts = await wh.one<{ adds: bigint; removes: bigint; previous: bigint }>(
+  const counts = await wh.one<{ adds: bigint; removes: bigint; previous: bigint; sent: bigint }>(
     `SELECT count(*) FILTER (WHERE action = 'add') AS adds,
             count(*) FILTER (WHERE action = 'remove') AS removes,
-            (SELECT count(*) FROM destination_members WHERE destination = $1 AND audience = $2) AS previous
+            (SELECT count(*) FROM destination_members WHERE destination = $1 AND audience = $2) AS previous,
+            (SELECT count(*) FROM destination_replace_rows WHERE destination = $1 AND audience = $2) AS sent
      FROM ${sqlIdent(table)}`,
     [input.destination, input.audience],
   );
   const adds = Number(counts?.adds ?? 0);
   const removes = Number(counts?.removes ?? 0);
   const previousSize = Number(counts?.previous ?? 0);
-  const size = input.fullRefresh ? adds : previousSize + adds - removes;
+  const base = input.resumeReplace ? Number(counts?.sent ?? 0) : previousSize;
+  const size = input.fullRefresh ? adds : base + adds - removes;
   return {
     destination: input.destination,
     audience: input.audience,
@@ -134,14 +141,6 @@ export async function confirmPlanRows(
       [plan.destination, plan.audience],
     );
   }
-}
-
-/** Drops the confirmed state of a full refresh before confirming it: the replace wiped the old rows. */
-export async function forgetConfirmed(wh: Warehouse, destination: string, audience: string): Promise<void> {
-  await wh.run('DELETE FROM destination_members WHERE destination = $1 AND audience = $2', [
-    destination,
-    audience,
-  ]);
 }
 
 export async function dropPlan(wh: Warehouse, plan: Plan): Promise<void> {

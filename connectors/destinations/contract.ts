@@ -103,7 +103,7 @@ export interface BatchDestination {
   /** One row as it would be sent, for --dry-run samples (hashed, never raw). */
   sample(row: MemberRow): Record<string, string>;
   /**
-   * A replace a crash interrupted (its first request wiped the vendor's membership, its last never went out):
+   * A replace a crash interrupted (its last request never went out, so the vendor still holds its old membership):
    * 'resume' sends the rest through `replace` (the vendor's session continues), 'redo' replaces again from the
    * start, undefined when there is none. Only for destinations whose replace spans several requests.
    */

@@ -1,8 +1,8 @@
-import { confirmPlanRows, forgetConfirmed, type Plan, readPlanRows } from '../../plans/plan.ts';
+import { confirmPlanRows, type Plan, readPlanRows } from '../../plans/plan.ts';
 import type { SyncContext } from '../../plans/types.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import type { AudienceOp, BatchDestination, MemberRow, UploadBatch } from './contract.ts';
-import { addSyncCounts, heartbeat } from './sync-state.ts';
+import { addSyncCounts, confirmReplaceRows, heartbeat } from './sync-state.ts';
 
 const SAMPLE_ROWS = 3;
 
@@ -50,10 +50,13 @@ export async function uploadAction(
     sent.requests++;
     const from = offset;
     await wh.transaction(async () => {
-      // The first replace request wipes the vendor's membership: forget what it held in the same transaction.
-      if (action === 'replace' && seq === 1 && !options.resume)
-        await forgetConfirmed(wh, plan.destination, plan.audience);
-      await confirmPlanRows(wh, plan, planAction, from, n);
+      // A replace changes the vendor's membership only at its last batch: until then the old rows stay the record.
+      if (action === 'replace')
+        await confirmReplaceRows(wh, plan, from, n, {
+          first: seq === 1 && !options.resume,
+          last: batch.last,
+        });
+      else await confirmPlanRows(wh, plan, planAction, from, n);
       await dest.onConfirmed?.(op, batch, ack);
       await addSyncCounts(wh, runId, plan.destination, plan.audience, {
         adds: planAction === 'add' ? n : 0,

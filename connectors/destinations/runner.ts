@@ -8,6 +8,7 @@ import { AudienceMissingError, type AudienceOp, type BatchDestination } from './
 import { plannedRequests, sampleRows, uploadAction } from './runner-batches.ts';
 import {
   acquireLock,
+  discardReplaceRows,
   finishSyncRow,
   getAudienceState,
   markSynced,
@@ -69,21 +70,25 @@ async function planAudience(
   dest: BatchDestination,
   audience: string,
   wantsReplace: boolean,
+  resume: boolean,
 ): Promise<{ plan: Plan; unmatchable: number; fullRefresh: boolean }> {
   const { wh } = ctx;
   const desired = `desired_${process.pid}_${++desiredCounter}`;
   await dest.desiredRows(wh, desired, audience);
   try {
     const usable = await wh.scalar(`SELECT count(*) FROM ${sqlIdent(desired)} WHERE usable`);
+    const desiredSql = `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(desired)} WHERE usable`;
     // A replace cannot send an empty list: emptying an audience is done with removes.
     const fullRefresh = wantsReplace && dest.capabilities.replace && usable > 0;
     const plan = await buildPlan(wh, {
       destination: dest.name,
       audience,
-      desiredSql: `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(desired)} WHERE usable`,
+      desiredSql,
       fullRefresh,
       // No replace call: a full refresh removes every confirmed member, then sends every desired one again.
       resendAll: wantsReplace && !dest.capabilities.replace,
+      // Diffed against what the interrupted session sent, not against what the destination held before it.
+      resumeReplace: resume,
     });
     const unmatchable = await wh.scalar(`SELECT count(*) FROM ${sqlIdent(desired)} WHERE NOT usable`);
     return { plan, unmatchable, fullRefresh };
@@ -113,8 +118,9 @@ async function syncAudience(
     externalId && dest.interruptedReplace
       ? await dest.interruptedReplace({ wh, runId: ctx.runId, audience, externalId, log })
       : undefined;
-  const wantsReplace = interrupted === 'redo' || (ctx.fullRefresh && interrupted !== 'resume');
-  let { plan, unmatchable, fullRefresh } = await planAudience(ctx, dest, audience, wantsReplace);
+  const resume = interrupted === 'resume';
+  const wantsReplace = interrupted === 'redo' || (ctx.fullRefresh && !resume);
+  let { plan, unmatchable, fullRefresh } = await planAudience(ctx, dest, audience, wantsReplace, resume);
   try {
     const base = { audience, adds: plan.adds, removes: plan.removes, size: plan.size, unmatchable };
     // Safety guard: a sudden collapse is more likely a broken feed than real churn (plans/guard.ts).
@@ -132,7 +138,8 @@ async function syncAudience(
       plan = removals;
       fullRefresh = false;
     }
-    const nothing = plan.adds === 0 && plan.removes === 0 && !fullRefresh;
+    // A resumed replace always has its session to close (sendLocked says so when it cannot).
+    const nothing = plan.adds === 0 && plan.removes === 0 && !fullRefresh && !resume;
     if (ctx.dryRun) {
       const requests = await plannedRequests(wh, dest, plan, fullRefresh, state?.external_id ?? '0');
       return {
@@ -154,7 +161,7 @@ async function syncAudience(
       await markSynced(wh, dest.name, audience, plan.size);
       return { ...base, status: 'unchanged', requests: 0 };
     }
-    const mode = fullRefresh ? 'replace' : interrupted === 'resume' ? 'resume' : 'diff';
+    const mode = fullRefresh ? 'replace' : resume ? 'resume' : 'diff';
     const result = await sendLocked(ctx, dest, plan, mode, externalId, log);
     const status = result.ok && held ? 'held' : result.ok ? 'synced' : 'failed';
     const privacyNote = held ? `${holdMessage}; sent its ${result.removes} privacy removal(s)` : undefined;
@@ -205,6 +212,9 @@ async function sendLocked(
   let externalId = knownId;
   try {
     await startSyncRow(wh, ctx.runId, dest.name, plan.audience);
+    // A replace session that is not continued (redone as a diff, or given up on): its rows stay in
+    // destination_members with the old ones, everything the destination may hold, so this diff settles both.
+    if (mode === 'diff') await discardReplaceRows(wh, dest.name, plan.audience);
     const op: AudienceOp = { wh, runId: ctx.runId, audience: plan.audience, externalId, log };
     if (!externalId) {
       op.segment = await segmentOf(wh, plan.audience);
@@ -217,7 +227,8 @@ async function sendLocked(
     else if (mode === 'resume') {
       if (plan.adds === 0)
         throw new Error(
-          `an interrupted replace is still open at ${dest.name} and has nothing left to send; retry later (docs/${dest.name}.md)`,
+          `an interrupted replace is still open at ${dest.name} and has nothing left to send; its removals go out ` +
+            `once the destination closes the session, retry later (docs/${dest.name}.md)`,
         );
       log(`${dest.name}: ${plan.audience}: resuming an interrupted replace`);
       await uploadAction(ctx, dest, op, plan, 'replace', sent, { resume: true });

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
+import type { Plan } from '../../plans/plan.ts';
 import { redact } from '../../shared/redact.ts';
+import { sqlIdent } from '../../warehouse/values.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 
 /**
@@ -114,6 +116,77 @@ export async function finishSyncRow(
       [runId, destination, audience, status, stored],
     );
   }
+}
+
+// Replace sessions ---------------------------------------------------------------------------------------------
+
+/*
+ * A replace (Meta's usersreplace) spans several requests, and the destination applies it only when the session's
+ * last batch arrives: until then it keeps its old membership. So the old destination_members rows stay the record
+ * until that last batch is acknowledged; the rows the session sent are kept in destination_replace_rows (what a
+ * resumed session continues from) and also added to destination_members (the destination may hold them once the
+ * session ends, even by a timeout): destination_members is always a superset of what the destination may hold,
+ * so a forget request is never marked synced early and a replace given up on leaves nobody unrecorded. When the last
+ * batch is acknowledged, destination_members becomes exactly the rows the session sent.
+ */
+
+/**
+ * Records one acknowledged replace batch (plan rows `offset` to `offset + limit` of its adds), in the caller's
+ * transaction. `first`: the first batch of a new session (drops what an earlier session had sent); `last`: the
+ * session's last batch (the destination now holds exactly the session's rows).
+ */
+export async function confirmReplaceRows(
+  wh: Warehouse,
+  plan: Plan,
+  offset: number,
+  limit: number,
+  batch: { first: boolean; last: boolean },
+): Promise<void> {
+  const key = [plan.destination, plan.audience];
+  const rows = `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(plan.table)}
+                WHERE action = 'add' AND seq > ${Math.trunc(offset)} AND seq <= ${Math.trunc(offset) + Math.trunc(limit)}`;
+  if (batch.first) await discardReplaceRows(wh, plan.destination, plan.audience);
+  await wh.run(
+    `INSERT INTO destination_replace_rows (destination, audience, customer_id, fingerprint, payload, synced_at)
+     SELECT $1, $2, b.customer_id, b.fingerprint, b.payload, now()::TIMESTAMP FROM (${rows}) b
+     WHERE NOT EXISTS (SELECT 1 FROM destination_replace_rows r WHERE r.destination = $1 AND r.audience = $2
+                         AND r.customer_id = b.customer_id AND r.fingerprint = b.fingerprint)`,
+    key,
+  );
+  if (batch.last) {
+    await wh.run('DELETE FROM destination_members WHERE destination = $1 AND audience = $2', key);
+    await wh.run(
+      `INSERT INTO destination_members (destination, audience, customer_id, fingerprint, payload, synced_at)
+       SELECT destination, audience, customer_id, fingerprint, payload, synced_at FROM destination_replace_rows
+       WHERE destination = $1 AND audience = $2`,
+      key,
+    );
+    await discardReplaceRows(wh, plan.destination, plan.audience);
+    return;
+  }
+  // Not applied yet: the old rows stay, and the destination may hold these too once the session ends.
+  await wh.run(
+    `INSERT INTO destination_members (destination, audience, customer_id, fingerprint, payload, synced_at)
+     SELECT $1, $2, b.customer_id, b.fingerprint, b.payload, now()::TIMESTAMP FROM (${rows}) b
+     WHERE NOT EXISTS (SELECT 1 FROM destination_members m WHERE m.destination = $1 AND m.audience = $2
+                         AND m.customer_id = b.customer_id AND m.fingerprint = b.fingerprint)`,
+    key,
+  );
+}
+
+/**
+ * Forgets the rows of a replace session that will not be continued (redone, or given up on). They stay in
+ * destination_members with the old rows, so the next diff removes whatever of both the destination may hold.
+ */
+export async function discardReplaceRows(
+  wh: Warehouse,
+  destination: string,
+  audience: string,
+): Promise<void> {
+  await wh.run('DELETE FROM destination_replace_rows WHERE destination = $1 AND audience = $2', [
+    destination,
+    audience,
+  ]);
 }
 
 // Locks --------------------------------------------------------------------------------------------------------
