@@ -178,7 +178,10 @@ async function mergeCustomers(
   /** A scratch table for the winning versions, which must be known before the stored ones are deleted. */
   winners: string,
 ): Promise<number> {
-  const [nv, cv] = ['n._version_at', 'COALESCE(c.updated_at, c.exported_at)'];
+  const [nv, cv] = [
+    'n._version_at',
+    `COALESCE(${versionOf('c.updated_at', 'c.exported_at')}, c.exported_at)`,
+  ];
   const select = spec.columns.map((c) =>
     c.name === 'ads_consent'
       ? `CASE WHEN ${nv} = ${cv} THEN n.ads_consent AND c.ads_consent ELSE n.ads_consent END AS ads_consent`
@@ -240,6 +243,17 @@ async function replaceCustomers(
 }
 
 /**
+ * A customer's version time from their own `updated_at`, never more than a day after the export that carried it: a
+ * record cannot change after it was exported (the day covers a file dated by its name, at midnight, holding that
+ * day's changes). A date in the future (a clock or time-zone error, a placeholder such as 2099-01-01) would
+ * otherwise outrank every later record, withdrawals of consent included, for good.
+ */
+function versionOf(updatedAt: string, exportedAt: string): string {
+  // least() skips NULLs: without an updated_at there is no version of the record's own.
+  return `CASE WHEN ${updatedAt} IS NOT NULL THEN least(${updatedAt}, ${exportedAt} + INTERVAL 1 DAY) END`;
+}
+
+/**
  * The good rows with `_version_at`: `updated_at` when the export has one; for a file dated only by its
  * modification time, the earliest time the same version was seen (stored, or in this batch); else the export time.
  */
@@ -249,7 +263,7 @@ function versionedSql(good: string, repeats: boolean): string {
     ? 'min(b0._exported_at) OVER (PARTITION BY b0.customer_id, b0._fingerprint)'
     : 'b0._exported_at';
   return `SELECT b0.*, CASE
-            WHEN b0.updated_at IS NOT NULL THEN b0.updated_at
+            WHEN b0.updated_at IS NOT NULL THEN ${versionOf('b0.updated_at', 'b0._exported_at')}
             WHEN b0._approximate THEN least(
               (SELECT min(v.first_seen_at) FROM customer_versions v
                WHERE v.customer_id = b0.customer_id AND v.fingerprint = b0._fingerprint),
