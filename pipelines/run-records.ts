@@ -70,7 +70,8 @@ export async function recordStep<T extends StepOutcome>(
         step,
         result.rowsIn ?? null,
         result.rowsOut ?? null,
-        result.detail === undefined ? null : JSON.stringify(result.detail),
+        // A succeeded step's detail may still quote data (a segment that failed alone: its database error).
+        result.detail === undefined ? null : redact(JSON.stringify(result.detail)),
       ],
     );
     return { result, record };

@@ -93,6 +93,31 @@ describe('run records store only redacted messages', () => {
   });
 });
 
+describe('a succeeded step stores its detail redacted', () => {
+  it("a segment's own failure quoted in the step detail carries no email or phone", async () => {
+    const wh = await Warehouse.open({ path: ':memory:' });
+    try {
+      await startRun(wh, 'r1', new Date('2026-11-22T03:00:00Z'), 'test');
+      const error =
+        "cannot be evaluated: Conversion Error: Could not convert string 'jane@example.com' to INT32";
+      await recordStep(wh, 'r1', 'segments:evaluate', async () => ({
+        detail: [{ segment: 'broken', members: 0, error: `${error} (+44 7911 123456)` }],
+      }));
+      const detail = (await wh.one<{ t: string }>('SELECT detail::VARCHAR AS t FROM pipeline_steps'))!.t;
+      expect(JSON.parse(detail)).toEqual([
+        {
+          segment: 'broken',
+          members: 0,
+          error:
+            "cannot be evaluated: Conversion Error: Could not convert string '<email>' to INT32 (<number>)",
+        },
+      ]);
+    } finally {
+      wh.close();
+    }
+  });
+});
+
 describe('the CLI prints errors redacted', () => {
   it('an error quoting a value shows no email or secret on stderr', async () => {
     const s = sandbox();
