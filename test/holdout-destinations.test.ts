@@ -7,7 +7,7 @@ import type { HoldoutShares } from '../audiences/holdouts.ts';
 import { storeMembership } from '../audiences/membership.ts';
 import { audienceFileName } from '../connectors/destinations/csv/csv-destination.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
-import { externalId, seedCustomers, setupMetaEach } from './fakes/meta-graph-setup.ts';
+import { externalId, metaKey, metaKeys, seedCustomers, setupMetaEach } from './fakes/meta-graph-setup.ts';
 import { cli, type Sandbox, sandbox, writeConfig, writeStore } from './ops-helpers.ts';
 
 /** Held-out members never leave: not in CSV files (through real runs), not in Meta's uploads, not in the guard. */
@@ -47,9 +47,11 @@ describe('Meta: held-out members are never sent', () => {
     const report = await t.runOne('buyers');
     expect(report).toMatchObject({ status: 'synced', adds: exposed.length, size: exposed.length });
     const id = await externalId(t.wh, 'buyers');
-    expect(t.fake.memberKeys(id)).toEqual(exposed);
+    expect(t.fake.memberKeys(id)).toEqual(metaKeys(exposed));
+    // Upload keys are EXTERN_IDs, i.e. metaKey(customer_id): every exposed member's was sent, no held-out one's.
     const sentKeys = new Set(t.fake.uploads.flatMap((u) => u.keys));
-    expect(held.filter((c) => sentKeys.has(c))).toEqual([]);
+    expect(exposed.every((c) => sentKeys.has(metaKey(c)))).toBe(true);
+    expect(held.filter((c) => sentKeys.has(metaKey(c)))).toEqual([]);
     // The email hashes Meta holds: exactly the exposed members' (seedCustomers: User<i>@Example.com).
     const emailHash = (c: string) => sha256(`user${Number(c.slice(1))}@example.com`);
     const hashes = new Set([...(t.fake.audience(id)?.members.values() ?? [])].map((row) => row[1]));
@@ -71,7 +73,9 @@ describe('Meta: held-out members are never sent', () => {
     expect(held.message).toMatch(new RegExp(`would shrink from 400 to ${exposed} members`));
     const forced = await t.runOne('buyers', { force: true });
     expect(forced).toMatchObject({ status: 'synced', size: exposed, removes: 400 - exposed });
-    expect(t.fake.memberKeys(await externalId(t.wh, 'buyers'))).toEqual(await sideIds(t.wh, 'exposed'));
+    expect(t.fake.memberKeys(await externalId(t.wh, 'buyers'))).toEqual(
+      metaKeys(await sideIds(t.wh, 'exposed')),
+    );
   });
 });
 

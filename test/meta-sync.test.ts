@@ -7,6 +7,8 @@ import {
   confirmedIds,
   expectedIds,
   externalId,
+  metaKey,
+  metaKeys,
   seedCustomers,
   setMembers,
   setupMetaEach,
@@ -46,7 +48,7 @@ describe('Meta destination: syncing audiences', () => {
       customerFileSource: 'USER_PROVIDED_ONLY',
     });
     expect(audience.description).toContain('test_segment');
-    expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'cart_abandoners'));
+    expect(t.fake.memberKeys(id)).toEqual(metaKeys(await expectedIds(t.wh, 'cart_abandoners')));
     expect(t.fake.memberKeys(id)).toHaveLength(21_000);
 
     const uploads = t.fake.uploads;
@@ -56,7 +58,7 @@ describe('Meta destination: syncing audiences', () => {
       ['add', 3, 1_000, true, 200],
     ]);
     expect(new Set(uploads.map((u) => u.sessionId)).size).toBe(1);
-    expect(await confirmedIds(t.wh, 'cart_abandoners')).toEqual(t.fake.memberKeys(id));
+    expect(metaKeys(await confirmedIds(t.wh, 'cart_abandoners'))).toEqual(t.fake.memberKeys(id));
 
     const syncs = await t.wh.all(
       "SELECT adds, removes, invalid_entries, status FROM destination_syncs WHERE destination = 'meta'",
@@ -93,8 +95,8 @@ describe('Meta destination: syncing audiences', () => {
       ['POST', 2, 11, true],
     ]);
     expect(report.requests).toBe(Math.ceil(51 / 40) + 1);
-    expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'wishlisted'));
-    expect(t.fake.audience(id)!.members.get('c000050')![1]).toBe(
+    expect(t.fake.memberKeys(id)).toEqual(metaKeys(await expectedIds(t.wh, 'wishlisted')));
+    expect(t.fake.audience(id)!.members.get(metaKey('c000050'))![1]).toBe(
       (await t.wh.one<{ h: string }>("SELECT sha256('new.address@example.com') AS h"))!.h,
     );
     expect(await confirmedIds(t.wh, 'wishlisted')).toEqual(await expectedIds(t.wh, 'wishlisted'));
@@ -106,13 +108,14 @@ describe('Meta destination: syncing audiences', () => {
     await setMembers(t.wh, 'one_time_buyers', 'true');
     await t.runOne('one_time_buyers');
     const id = await externalId(t.wh, 'one_time_buyers');
+    expect(t.fake.memberKeys(id)).toEqual(expect.arrayContaining([metaKey('c000001'), metaKey('c000003')]));
 
     await t.wh.run("UPDATE customers SET ads_consent = false WHERE customer_id IN ('c000001', 'c000002')");
     await t.wh.run("DELETE FROM customers WHERE customer_id = 'c000003'"); // raw PII gone entirely
     const report = await t.runOne('one_time_buyers');
     expect(report).toMatchObject({ status: 'synced', adds: 0, removes: 3, size: 27 });
-    expect(t.fake.memberKeys(id)).not.toContain('c000001');
-    expect(t.fake.memberKeys(id)).not.toContain('c000003');
+    expect(t.fake.memberKeys(id)).not.toContain(metaKey('c000001'));
+    expect(t.fake.memberKeys(id)).not.toContain(metaKey('c000003'));
     expect(t.fake.memberKeys(id)).toHaveLength(27);
     const del = t.fake.uploads.at(-1)!;
     expect(del).toMatchObject({ method: 'DELETE', rows: 3, last: true });
@@ -140,7 +143,7 @@ describe('Meta destination: syncing audiences', () => {
     expect(deletes.reduce((n, u) => n + u.rows, 0)).toBe(120);
     expect(report.requests).toBe(deletes.length);
     expect(dry.requests).toBe(deletes.length); // the dry run plans the same number of calls
-    expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'passive_past_buyers'));
+    expect(t.fake.memberKeys(id)).toEqual(metaKeys(await expectedIds(t.wh, 'passive_past_buyers')));
   });
 
   it('packs DELETE requests across plan pages: only the last request of the whole removal is partly full', async () => {
@@ -168,8 +171,11 @@ describe('Meta destination: syncing audiences', () => {
     await t.runOne('category_browsers:shoes');
     const id = await externalId(t.wh, 'category_browsers:shoes');
     // Meta drifted from what we think it holds (e.g. someone edited the list by hand).
-    t.fake.audience(id)!.members.set('stray', ['stray']);
-    t.fake.audience(id)!.members.delete('c000007');
+    const members = t.fake.audience(id)!.members;
+    members.set('stray', ['stray']);
+    expect(members.delete(metaKey('c000007'))).toBe(true); // a member Meta really held
+    expect(members.size).toBe(80);
+    expect(t.fake.memberKeys(id)).not.toContain(metaKey('c000007'));
     await setMembers(t.wh, 'category_browsers:shoes', "customer_id > 'c000010'");
     const before = t.fake.uploads.length;
 
@@ -181,8 +187,8 @@ describe('Meta destination: syncing audiences', () => {
       ['replace', 2, false],
       ['replace', 3, true],
     ]);
-    expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'category_browsers:shoes'));
-    expect(await confirmedIds(t.wh, 'category_browsers:shoes')).toEqual(t.fake.memberKeys(id));
+    expect(t.fake.memberKeys(id)).toEqual(metaKeys(await expectedIds(t.wh, 'category_browsers:shoes')));
+    expect(metaKeys(await confirmedIds(t.wh, 'category_browsers:shoes'))).toEqual(t.fake.memberKeys(id));
   });
 
   it('redoes a replace that was interrupted longer ago than Meta keeps sessions open', async () => {
@@ -199,7 +205,8 @@ describe('Meta destination: syncing audiences', () => {
          now()::TIMESTAMP - INTERVAL 2 HOUR)`,
       [id],
     );
-    t.fake.audience(id)!.members.delete('c000003');
+    expect(t.fake.audience(id)!.members.delete(metaKey('c000003'))).toBe(true); // a member Meta really held
+    expect(t.fake.memberKeys(id)).toHaveLength(29);
     const before = t.fake.uploads.length;
     const report = await t.runOne('wishlisted');
     expect(report).toMatchObject({ status: 'synced', adds: 30 });
@@ -207,7 +214,7 @@ describe('Meta destination: syncing audiences', () => {
       ['replace', 1, false],
       ['replace', 2, true],
     ]);
-    expect(t.fake.memberKeys(id)).toEqual(await expectedIds(t.wh, 'wishlisted'));
+    expect(t.fake.memberKeys(id)).toEqual(metaKeys(await expectedIds(t.wh, 'wishlisted')));
     expect((await t.runOne('wishlisted')).status).toBe('unchanged'); // the old session is settled
   });
 
@@ -269,7 +276,7 @@ describe('Meta destination: syncing audiences', () => {
     expect(a.samples).toHaveLength(3);
     const sample = a.samples![0] as Record<string, string>;
     expect(sample.action).toBe('add');
-    expect(sample.EXTERN_ID).toBe('c000001');
+    expect(sample.EXTERN_ID).toBe((await t.wh.one<{ h: string }>("SELECT sha256('c000001') AS h"))!.h);
     for (const key of ['EMAIL', 'PHONE', 'FN', 'LN', 'CT', 'ST', 'ZIP', 'COUNTRY']) {
       expect(sample[key]).toMatch(/^[0-9a-f]{64}$/);
     }
@@ -287,7 +294,8 @@ describe('Meta destination: syncing audiences', () => {
   it('stores num_invalid_entries and samples per batch and reports them', async () => {
     const t = await setup({
       fake: {
-        invalid: (row) => (row[0] === 'c000002' || row[0] === 'c000004' ? 'Invalid phone format' : undefined),
+        invalid: (row) =>
+          row[0] === metaKey('c000002') || row[0] === metaKey('c000004') ? 'Invalid phone format' : undefined,
       },
     });
     await seedCustomers(t.wh, 10);
@@ -300,8 +308,8 @@ describe('Meta destination: syncing audiences', () => {
     );
     expect(batch!.num_invalid_entries).toBe(2n);
     expect(JSON.parse(batch!.invalid_entry_samples)).toEqual({
-      c000002: 'Invalid phone format',
-      c000004: 'Invalid phone format',
+      [metaKey('c000002')]: 'Invalid phone format',
+      [metaKey('c000004')]: 'Invalid phone format',
     });
     expect(await t.wh.scalar('SELECT invalid_entries FROM destination_syncs')).toBe(2);
   });

@@ -9,6 +9,7 @@ import { forgetCustomer } from '../pipelines/ops/forget.ts';
 import { runPipeline } from '../pipelines/run.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { FakeMetaGraph } from './fakes/meta-graph.ts';
+import { metaKey } from './fakes/meta-graph-setup.ts';
 import { type Sandbox, sandbox, startCli, withDb } from './ops-helpers.ts';
 
 /**
@@ -189,8 +190,12 @@ class World {
   private async check(): Promise<void> {
     const allowed = IDS.filter((id) => this.model.consented(id));
     for (const id of this.csvMembers()) expect(allowed, `${id} in an audience file`).toContain(id);
+    // Meta holds members by EXTERN_ID = metaKey(customer_id); a key matching no allowed id (a raw id too) fails.
+    const allowedKeys = allowed.map(metaKey);
+    const named = new Map(IDS.map((id) => [metaKey(id), id]));
     for (const a of [...this.fake.audiences.values()].filter((x) => !x.deleted))
-      for (const id of a.members.keys()) expect(allowed, `${id} on Meta (${a.name})`).toContain(id);
+      for (const key of a.members.keys())
+        expect(allowedKeys, `${named.get(key) ?? key} on Meta (${a.name})`).toContain(key);
     await withDb(this.s.db, async (wh) => {
       const held = await wh.all<{ customer_id: string }>(
         'SELECT DISTINCT customer_id FROM destination_members',

@@ -9,7 +9,7 @@ import { shrinkHold } from '../plans/guard.ts';
 import type { Destination } from '../plans/types.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
 import { FakeMetaGraph } from './fakes/meta-graph.ts';
-import { seedCustomers } from './fakes/meta-graph-setup.ts';
+import { metaKey, metaKeys, seedCustomers } from './fakes/meta-graph-setup.ts';
 import { tempDir } from './helpers/temp.ts';
 
 /**
@@ -81,6 +81,7 @@ const run = (over: Partial<RunRequest> = {}) =>
     ...over,
   });
 
+/** The Meta keys (metaKey: SHA-256 of customer_id) of the audience's members on the fake, sorted. */
 const onMeta = () => {
   const id = fake.uploads[0]!.audienceId;
   return fake.memberKeys(id);
@@ -113,7 +114,7 @@ describe('the shrink guard and privacy removals', () => {
       removes: 3,
       size: 1,
     });
-    expect(onMeta()).toEqual(['c000001']);
+    expect(onMeta()).toEqual(metaKeys(['c000001']));
   });
 
   it('still sends and confirms the privacy removals of an audience it holds', async () => {
@@ -128,7 +129,7 @@ describe('the shrink guard and privacy removals', () => {
     expect(held).toMatchObject({ status: 'held', removes: 14, size: 6, requests: 1 });
     expect(held.message).toMatch(/from 18 to 6 members after 2 privacy removal.*sent its 2 privacy removal/);
     const expected = Array.from({ length: 18 }, (_, i) => `c${String(i + 1).padStart(6, '0')}`);
-    expect(onMeta()).toEqual(expected);
+    expect(onMeta()).toEqual(metaKeys(expected));
     expect(
       await query((wh) =>
         wh.json(`SELECT customer_id FROM destination_members WHERE destination = 'meta' ORDER BY 1`),
@@ -150,7 +151,7 @@ describe('forget requests reach every destination before they count as synced', 
   it('removes a forgotten customer from a one-member audience and marks the request then', async () => {
     await store(1);
     await run();
-    expect(onMeta()).toEqual(['c000001']);
+    expect(onMeta()).toEqual(metaKeys(['c000001']));
     const request = await query((wh) => forgetCustomer(wh, 'User1@example.com'));
     expect(request.customers).toBe(1);
 
@@ -170,7 +171,7 @@ describe('forget requests reach every destination before they count as synced', 
 
     const failing = await run();
     expect(failing.status).toBe('failed');
-    expect(onMeta()).toContain('c000002');
+    expect(onMeta()).toContain(metaKey('c000002'));
     await query(async (wh) => {
       expect(await wh.scalar('SELECT count(*) FROM forget_requests WHERE synced_at IS NULL')).toBe(1);
       expect(await forgetHolders(wh)).toEqual([

@@ -1,4 +1,5 @@
 /** Test setup shared by the Meta tests: a DuckDB warehouse, the Graph fake, and a destination pointed at it. */
+import { createHash } from 'node:crypto';
 import { afterEach, expect } from 'vitest';
 import type { MetaConfigInput, MetaRetryOptions } from '../../connectors/destinations/meta/config.ts';
 import { createMetaDestination } from '../../connectors/destinations/meta/destination.ts';
@@ -8,6 +9,21 @@ import { syncRunner } from './destination-setup.ts';
 import { FakeMetaGraph, type FakeMetaGraphOptions } from './meta-graph.ts';
 
 export { setMembers } from './destination-setup.ts';
+
+/**
+ * The key Meta (and so the fake) holds a customer under: EXTERN_ID, sent as the SHA-256 hex of customer_id, never
+ * the raw id (connectors/destinations/meta/normalize.ts). Compare the fake's members, upload keys, invalid rows and
+ * invalid_entry_samples with metaKey(id), never with the raw id: a raw id matches no key, so a `not.toContain`,
+ * a `has` or a `members.delete` with one passes, or does nothing, whatever was sent.
+ */
+export function metaKey(customerId: string): string {
+  return createHash('sha256').update(customerId, 'utf8').digest('hex');
+}
+
+/** Meta keys of these customers, sorted as FakeMetaGraph.memberKeys sorts its own: compare the two with toEqual. */
+export function metaKeys(customerIds: readonly string[]): string[] {
+  return customerIds.map(metaKey).sort();
+}
 
 export const TOKEN = 'EAAtestTOKENsecret0123456789';
 export const ACCOUNT = '1234567890';

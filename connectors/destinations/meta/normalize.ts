@@ -5,7 +5,8 @@ import { createIdentifierTable, type IdentifierOptions } from '../identifiers/no
 /**
  * Meta's customer-file rows: the shared identifiers (connectors/destinations/identifiers) in Meta's formats,
  * SHA-256 hashed (Meta "customer list" hashing guide). Only what is Meta's own lives here: the schema, the PHONE
- * format and the row assembly. EXTERN_ID is not hashed; a missing value is sent as "".
+ * format and the row assembly. EXTERN_ID is the SHA-256 of customer_id too (a store's id may be an e-mail, a guest's
+ * is `guest:<email>`); a missing value is sent as "".
  */
 export const META_SCHEMA = ['EXTERN_ID', 'EMAIL', 'PHONE', 'FN', 'LN', 'CT', 'ST', 'ZIP', 'COUNTRY'] as const;
 
@@ -28,6 +29,13 @@ const META_VALUES = {
 
 /** Shared values hashed once per distinct value already (column `<name>_h`): used when Meta sends them as they are. */
 const PREHASHED = new Set(['fn', 'ln', 'ct', 'st', 'zip', 'country']);
+
+/**
+ * Part of every fingerprint, naming how the row is built. Rows confirmed when EXTERN_ID was still sent raw have
+ * fingerprints without it, so the next diff removes each of them (by its stored payload, raw id included) and adds
+ * its hashed row: a one-time re-send of every member that cleans the raw ids out of Meta and destination_members.
+ */
+const ROW_FORMAT = 'extern_id=sha256';
 
 let tableCounter = 0;
 
@@ -53,8 +61,9 @@ export async function createMetaRows(
 }
 
 /**
- * The payload is assembled by concatenation (hashes are hex; only the id needs JSON escaping), and the fingerprint
- * is md5 over the short plain values (they determine the hashed row): both much cheaper than on the payload.
+ * The payload is assembled by concatenation (every value is a hex hash, nothing needs JSON escaping), and the
+ * fingerprint is md5 over the short plain values (with customer_id, the row key, they determine the hashed row):
+ * both much cheaper than on the payload.
  */
 function metaRowsSql(identifiers: string): string {
   const keys = Object.keys(META_VALUES) as Array<keyof typeof META_VALUES>;
@@ -62,12 +71,13 @@ function metaRowsSql(identifiers: string): string {
     const value = META_VALUES[k];
     return `coalesce(${PREHASHED.has(value) ? `${value}_h` : `sha256(${value})`}, '')`;
   };
+  // EXTERN_ID hashed too (an id may be an e-mail): Meta does not require it but accepts it, and recommends it.
   return `
   SELECT customer_id,
     (email IS NOT NULL OR phone IS NOT NULL
       OR (fn IS NOT NULL AND ln IS NOT NULL AND (zip IS NOT NULL OR ct IS NOT NULL))) AS usable,
-    '[' || to_json(customer_id)::VARCHAR || ',"' || ${keys.map(hashed).join(` || '","' || `)} || '"]' AS payload,
-    md5(concat_ws(chr(31), ${keys.map((k) => `coalesce(${META_VALUES[k]}, '')`).join(', ')})) AS fingerprint
+    '["' || sha256(customer_id) || '","' || ${keys.map(hashed).join(` || '","' || `)} || '"]' AS payload,
+    md5(concat_ws(chr(31), '${ROW_FORMAT}', ${keys.map((k) => `coalesce(${META_VALUES[k]}, '')`).join(', ')})) AS fingerprint
   FROM ${identifiers}`;
 }
 
