@@ -109,6 +109,12 @@ export async function readPlanRows(
   );
 }
 
+/** SQL for plan rows [offset, offset+limit) of one action (customer_id, fingerprint, payload). */
+export function planRowsSql(plan: Plan, action: 'add' | 'remove', offset: number, limit: number): string {
+  return `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(plan.table)}
+          WHERE action = '${action}' AND seq > ${Math.trunc(offset)} AND seq <= ${Math.trunc(offset) + Math.trunc(limit)}`;
+}
+
 /**
  * Records that the destination acknowledged plan rows [offset, offset+limit) of one action. Call it in the same
  * transaction as any other per-batch state, right after the destination confirms the batch.
@@ -120,8 +126,7 @@ export async function confirmPlanRows(
   offset: number,
   limit: number,
 ): Promise<void> {
-  const batch = `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(plan.table)}
-                 WHERE action = '${action}' AND seq > ${Math.trunc(offset)} AND seq <= ${Math.trunc(offset) + Math.trunc(limit)}`;
+  const batch = planRowsSql(plan, action, offset, limit);
   if (action === 'remove') {
     await wh.run(
       `DELETE FROM destination_members m USING (${batch}) b

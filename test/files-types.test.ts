@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadFilesSource } from '../connectors/sources/files/load.ts';
 import { Warehouse } from '../warehouse/warehouse.ts';
+import { writeExport } from './export-dir.ts';
 import { tempDir } from './helpers/temp.ts';
 
 /**
@@ -19,12 +20,7 @@ beforeEach(async () => {
 });
 afterEach(() => wh.close());
 
-const write = (name: string, text: string) => {
-  const path = join(dir, name);
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, text);
-  return path;
-};
+const write = (name: string, text: string) => writeExport(dir, name, text);
 /** A Parquet file written by DuckDB from a SELECT (the column types are the SELECT's). */
 const parquet = (name: string, select: string) => {
   mkdirSync(join(dir, name, '..'), { recursive: true });

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import type { Plan } from '../../plans/plan.ts';
+import { type Plan, planRowsSql } from '../../plans/plan.ts';
 import { redact } from '../../shared/redact.ts';
-import { sqlIdent } from '../../warehouse/values.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 
 /**
@@ -143,16 +142,9 @@ export async function confirmReplaceRows(
   batch: { first: boolean; last: boolean },
 ): Promise<void> {
   const key = [plan.destination, plan.audience];
-  const rows = `SELECT customer_id, fingerprint, payload FROM ${sqlIdent(plan.table)}
-                WHERE action = 'add' AND seq > ${Math.trunc(offset)} AND seq <= ${Math.trunc(offset) + Math.trunc(limit)}`;
+  const rows = planRowsSql(plan, 'add', offset, limit);
   if (batch.first) await discardReplaceRows(wh, plan.destination, plan.audience);
-  await wh.run(
-    `INSERT INTO destination_replace_rows (destination, audience, customer_id, fingerprint, payload, synced_at)
-     SELECT $1, $2, b.customer_id, b.fingerprint, b.payload, now()::TIMESTAMP FROM (${rows}) b
-     WHERE NOT EXISTS (SELECT 1 FROM destination_replace_rows r WHERE r.destination = $1 AND r.audience = $2
-                         AND r.customer_id = b.customer_id AND r.fingerprint = b.fingerprint)`,
-    key,
-  );
+  await addRows(wh, 'destination_replace_rows', key, rows);
   if (batch.last) {
     await wh.run('DELETE FROM destination_members WHERE destination = $1 AND audience = $2', key);
     await wh.run(
@@ -165,11 +157,16 @@ export async function confirmReplaceRows(
     return;
   }
   // Not applied yet: the old rows stay, and the destination may hold these too once the session ends.
+  await addRows(wh, 'destination_members', key, rows);
+}
+
+/** Adds `rows` to one audience's rows of `table` (same columns as destination_members), but for rows it holds. */
+async function addRows(wh: Warehouse, table: string, key: string[], rows: string): Promise<void> {
   await wh.run(
-    `INSERT INTO destination_members (destination, audience, customer_id, fingerprint, payload, synced_at)
+    `INSERT INTO ${table} (destination, audience, customer_id, fingerprint, payload, synced_at)
      SELECT $1, $2, b.customer_id, b.fingerprint, b.payload, now()::TIMESTAMP FROM (${rows}) b
-     WHERE NOT EXISTS (SELECT 1 FROM destination_members m WHERE m.destination = $1 AND m.audience = $2
-                         AND m.customer_id = b.customer_id AND m.fingerprint = b.fingerprint)`,
+     WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.destination = $1 AND t.audience = $2
+                         AND t.customer_id = b.customer_id AND t.fingerprint = b.fingerprint)`,
     key,
   );
 }
