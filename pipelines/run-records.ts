@@ -70,8 +70,11 @@ export async function recordStep<T extends StepOutcome>(
         step,
         result.rowsIn ?? null,
         result.rowsOut ?? null,
-        // A succeeded step's detail may still quote data (a segment that failed alone: its database error).
-        result.detail === undefined ? null : redact(JSON.stringify(result.detail)),
+        // A succeeded step's detail may still quote data (a segment that failed alone: its database error). Its
+        // texts are redacted, not the JSON: a number such as 1.2345678901 seconds looks like a phone number.
+        result.detail === undefined
+          ? null
+          : JSON.stringify(result.detail, (_key, v) => (typeof v === 'string' ? redact(v) : v)),
       ],
     );
     return { result, record };

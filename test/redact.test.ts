@@ -101,13 +101,17 @@ describe('a succeeded step stores its detail redacted', () => {
       const error =
         "cannot be evaluated: Conversion Error: Could not convert string 'jane@example.com' to INT32";
       await recordStep(wh, 'r1', 'segments:evaluate', async () => ({
-        detail: [{ segment: 'broken', members: 0, error: `${error} (+44 7911 123456)` }],
+        detail: [
+          { segment: 'broken', members: 0, seconds: 1.2345678901, error: `${error} (+44 7911 123456)` },
+        ],
       }));
       const detail = (await wh.one<{ t: string }>('SELECT detail::VARCHAR AS t FROM pipeline_steps'))!.t;
       expect(JSON.parse(detail)).toEqual([
         {
           segment: 'broken',
           members: 0,
+          // A number stays a number, though its digits look like a phone's: the texts are redacted, not the JSON.
+          seconds: 1.2345678901,
           error:
             "cannot be evaluated: Conversion Error: Could not convert string '<email>' to INT32 (<number>)",
         },
