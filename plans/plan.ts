@@ -50,6 +50,8 @@ export async function buildPlan(wh: Warehouse, input: PlanInput): Promise<Plan> 
   const n = params.length;
   const dest = `$${n + 1}`;
   const aud = `$${n + 2}`;
+  // What the diff is against: the confirmed rows, or those an interrupted replace session already sent.
+  const against = input.resumeReplace ? 'destination_replace_rows' : 'destination_members';
   // seq numbers each action's rows in customer_id order, so batches are read and confirmed by a range filter
   // (cheap on the sorted table) instead of a sort per batch with LIMIT/OFFSET.
   await wh.run(
@@ -57,7 +59,7 @@ export async function buildPlan(wh: Warehouse, input: PlanInput): Promise<Plan> 
      SELECT *, row_number() OVER (PARTITION BY action ORDER BY customer_id) AS seq FROM (
      WITH desired AS (${input.desiredSql}),
      confirmed AS (
-       SELECT customer_id, fingerprint, payload FROM ${input.resumeReplace ? 'destination_replace_rows' : 'destination_members'}
+       SELECT customer_id, fingerprint, payload FROM ${against}
        WHERE destination = ${dest} AND audience = ${aud}
      )
      SELECT 'add' AS action, d.customer_id, d.fingerprint, d.payload
@@ -70,17 +72,18 @@ export async function buildPlan(wh: Warehouse, input: PlanInput): Promise<Plan> 
      ) ORDER BY action, customer_id`,
     [...params, input.destination, input.audience],
   );
-  const counts = await wh.one<{ adds: bigint; removes: bigint; previous: bigint; sent: bigint }>(
+  const counts = await wh.one<{ adds: bigint; removes: bigint; previous: bigint; sent: bigint | null }>(
     `SELECT count(*) FILTER (WHERE action = 'add') AS adds,
             count(*) FILTER (WHERE action = 'remove') AS removes,
             (SELECT count(*) FROM destination_members WHERE destination = $1 AND audience = $2) AS previous,
-            (SELECT count(*) FROM destination_replace_rows WHERE destination = $1 AND audience = $2) AS sent
+            ${input.resumeReplace ? `(SELECT count(*) FROM ${against} WHERE destination = $1 AND audience = $2)` : 'NULL'} AS sent
      FROM ${sqlIdent(table)}`,
     [input.destination, input.audience],
   );
   const adds = Number(counts?.adds ?? 0);
   const removes = Number(counts?.removes ?? 0);
   const previousSize = Number(counts?.previous ?? 0);
+  // A resumed session ends holding what it sent plus its adds, less its removes.
   const base = input.resumeReplace ? Number(counts?.sent ?? 0) : previousSize;
   const size = input.fullRefresh ? adds : base + adds - removes;
   return {
